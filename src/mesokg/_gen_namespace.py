@@ -1,0 +1,65 @@
+"""Generate src/mesokg/namespace.py, the closed namespace of the terms declared in ontology/mesokg.ttl.
+
+Run `python -m mesokg._gen_namespace` after editing the TBox; a test fails while the file is stale.
+"""
+
+from __future__ import annotations
+
+import keyword
+import sys
+from pathlib import Path
+
+from rdflib import Graph
+from rdflib.namespace import OWL, RDF
+
+from mesokg.resources import ontology_dir
+
+BASE = "https://w3id.org/mesokg/"
+TARGET = Path(__file__).with_name("namespace.py")
+DECLARATIONS = (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty, OWL.NamedIndividual)
+
+
+def declared_terms(tbox: Path | None = None) -> list[str]:
+    graph = Graph().parse(tbox or ontology_dir() / "mesokg.ttl", format="turtle")
+    terms = {
+        str(s)[len(BASE) :]
+        for kind in DECLARATIONS
+        for s in graph.subjects(RDF.type, kind)
+        if str(s).startswith(BASE) and "/" not in str(s)[len(BASE) :]
+    }
+    return sorted(terms)
+
+
+def render(terms: list[str]) -> str:
+    plain = [t for t in terms if t.isidentifier() and not keyword.iskeyword(t)]
+    extras = [t for t in terms if t not in plain]
+    lines = [
+        '"""The mesokg vocabulary as a closed rdflib namespace.',
+        "",
+        "Generated from ontology/mesokg.ttl by `python -m mesokg._gen_namespace`: do not edit.",
+        '"""',
+        "",
+        "from rdflib.namespace import DefinedNamespace, Namespace",
+        "from rdflib.term import URIRef",
+        "",
+        "",
+        "class MESOKG(DefinedNamespace):",
+        "    _fail = True",
+        f'    _NS = Namespace("{BASE}")',
+        "",
+    ]
+    lines += [f"    {t}: URIRef" for t in plain]
+    lines += ["", "    _extras = ["]
+    lines += [f'        "{t}",' for t in extras]
+    lines += ["    ]", ""]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    TARGET.write_text(render(declared_terms()), encoding="utf-8")
+    print(f"wrote {TARGET}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

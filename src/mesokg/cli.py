@@ -1,0 +1,132 @@
+"""The `mesokg` command: a thin layer over the library. Every MesokgError becomes one line on stderr."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from mesokg import __version__
+from mesokg.checks import run_checks
+from mesokg.errors import MesokgError
+from mesokg.graph import build_graph, stats, write_outputs
+from mesokg.prefixes import compact
+from mesokg.reason import reason
+
+
+class MesokgGroup(click.Group):
+    """Reports MesokgError as `mesokg: error: ...` with the error's exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except MesokgError as error:
+            click.echo(f"mesokg: error: {error}", err=True)
+            ctx.exit(error.exit_code)
+
+
+source_option = click.option(
+    "--source",
+    "source_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Build from this source directory (holding mesokg.ttl and kb/*.ttl) instead of the bundled one.",
+)
+
+
+@click.group(cls=MesokgGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mesokg")
+def cli() -> None:
+    """mesokg: a knowledge graph of mesotherapy treatments, substances, indications, adverse effects
+    and contraindications."""
+
+
+@cli.command()
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=Path("build"),
+    show_default=True,
+    help="Directory to write into (created if missing; other files in it are left alone).",
+)
+@source_option
+@click.option("--no-materialise", is_flag=True, help="Leave out the inherited (inferred) assertions.")
+def build(out_dir: Path, source_dir: Path | None, no_materialise: bool) -> None:
+    """Build the merged graph and write it as Turtle, RDF/XML, JSON-LD and N-Triples.
+
+    Exit codes: 0 written, 2 bad source or unwritable output (nothing is half-written).
+    """
+    graph = build_graph(source_dir, materialise=not no_materialise)
+    for path in write_outputs(graph, out_dir):
+        click.echo(f"wrote {path}")
+    counts = stats(graph)
+    inferred = counts["contraindications (inferred)"] + counts["adverse-effect assertions (inferred)"]
+    click.echo(f"{counts['triples']} triples, {inferred} inferred assertions")
+
+
+@cli.command(name="stats")
+@source_option
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def stats_command(source_dir: Path | None, fmt: str) -> None:
+    """Count the things in the built graph, per kind.
+
+    Exit codes: 0 ok, 2 bad source.
+    """
+    counts = stats(build_graph(source_dir))
+    if fmt == "json":
+        click.echo(json.dumps(counts, indent=2))
+        return
+    width = max(len(kind) for kind in counts)
+    for kind, n in counts.items():
+        click.echo(f"{kind:<{width}}  {n:>6}")
+
+
+@cli.command(name="reason")
+@source_option
+def reason_command(source_dir: Path | None) -> None:
+    """Run the HermiT reasoner: consistency, unsatisfiable classes, inferred classification.
+
+    The reasoner gets the graph without the build's materialised inheritance and derives it from the
+    property chains itself. Exit codes: 0 consistent with no unsatisfiable class, 1 otherwise,
+    2 bad source or the reasoner could not run.
+    """
+    result = reason(build_graph(source_dir, materialise=False))
+    click.echo(f"consistency: {'consistent' if result.consistent else 'INCONSISTENT'}")
+    if result.consistent:
+        click.echo(f"unsatisfiable classes: {len(result.unsatisfiable)}")
+        for iri in result.unsatisfiable:
+            click.echo(f"  {compact(iri)}")
+        members: dict[str, list[str]] = {}
+        for individual, classes in result.inferred_types.items():
+            for cls in classes:
+                members.setdefault(cls, []).append(individual)
+        click.echo("inferred classification:")
+        for cls in sorted(members):
+            click.echo(f"  {compact(cls)}: {', '.join(sorted(compact(i) for i in members[cls]))}")
+        click.echo(f"inferred property values: {len(result.property_values)}")
+    if not result.ok:
+        raise click.exceptions.Exit(1)
+
+
+@cli.command(name="check")
+@source_option
+def check_command(source_dir: Path | None) -> None:
+    """Run the quality checks (queries/checks/*-violation.rq) on the built graph.
+
+    Exit codes: 0 every check returned no rows, 1 some did, 2 bad source.
+    """
+    results = run_checks(build_graph(source_dir))
+    failed = {name: rows for name, rows in results.items() if rows}
+    for name, rows in results.items():
+        click.echo(f"{'FAIL' if rows else 'ok  '} {name}" + (f" ({len(rows)})" if rows else ""))
+        for entity, problem in rows:
+            click.echo(f"       {compact(entity)}: {problem}")
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
+def main() -> None:
+    cli(prog_name="mesokg")

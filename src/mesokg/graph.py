@@ -1,0 +1,185 @@
+"""Loading the hand-edited sources, applying the build rules, writing the merged graph, counting it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from rdflib import Graph
+from rdflib.plugins.parsers.notation3 import BadSyntax
+
+from mesokg.errors import InputError, located
+from mesokg.prefixes import bind_prefixes
+from mesokg.resources import ontology_dir, queries_dir
+
+TBOX = "mesokg.ttl"
+KB_DIR = "kb"
+# rules whose file name starts with one of these run only when materialising inheritance
+INHERITANCE_RULES = ("2",)
+
+
+@dataclass(frozen=True)
+class OutputFormat:
+    suffix: str
+    rdflib_format: str
+
+
+OUTPUT_FORMATS = (
+    OutputFormat(".ttl", "turtle"),
+    OutputFormat(".owl", "xml"),
+    OutputFormat(".jsonld", "json-ld"),
+    OutputFormat(".nt", "nt"),
+)
+
+
+def source_files(source_dir: Path | None = None) -> list[Path]:
+    """The TBox and the knowledge-base modules of a source directory, in load order."""
+    root = Path(source_dir) if source_dir is not None else ontology_dir()
+    if not root.is_dir():
+        raise InputError(located(root, "source directory not found"))
+    tbox = root / TBOX
+    if not tbox.is_file():
+        raise InputError(located(tbox, "ontology module not found"))
+    modules = sorted((root / KB_DIR).glob("*.ttl"))
+    if not modules:
+        raise InputError(located(root / KB_DIR, "no knowledge-base modules (*.ttl) found"))
+    return [tbox, *modules]
+
+
+def parse_turtle(graph: Graph, path: Path) -> None:
+    """Parse one Turtle file into `graph`, turning every failure into a one-line InputError."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InputError(located(path, f"cannot read: {error.strerror or error}")) from None
+    if not data.strip():
+        raise InputError(located(path, "empty file"))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise InputError(located(path, f"not UTF-8 (byte 0x{data[error.start]:02x})", line)) from None
+    try:
+        graph.parse(data=text, format="turtle", publicID=path.resolve().as_uri())
+    except BadSyntax as error:
+        raise InputError(located(path, f"malformed Turtle: {error.message}", error.lines + 1)) from None
+    except Exception as error:  # rdflib raises several unrelated types for bad input
+        raise InputError(located(path, f"malformed Turtle: {error}")) from None
+
+
+def load_sources(source_dir: Path | None = None) -> Graph:
+    """The TBox and every knowledge-base module merged into one graph, as written by hand."""
+    graph = bind_prefixes(Graph())
+    for path in source_files(source_dir):
+        parse_turtle(graph, path)
+    return graph
+
+
+def rule_files() -> list[Path]:
+    return sorted((queries_dir() / "rules").glob("*.rq"))
+
+
+def apply_rules(graph: Graph, materialise: bool = True) -> Graph:
+    """Apply the CONSTRUCT rules of queries/rules in file-name order, adding their triples to `graph`."""
+    for rule in rule_files():
+        if rule.name.startswith(INHERITANCE_RULES) and not materialise:
+            continue
+        derived = graph.query(rule.read_text(encoding="utf-8")).graph
+        assert derived is not None
+        for triple in derived:
+            graph.add(triple)
+    return graph
+
+
+def build_graph(source_dir: Path | None = None, materialise: bool = True) -> Graph:
+    """The merged graph: sources, direct properties, and (if `materialise`) inherited assertions."""
+    return apply_rules(load_sources(source_dir), materialise=materialise)
+
+
+def write_outputs(graph: Graph, out_dir: Path, basename: str = "mesokg") -> list[Path]:
+    """Write the graph as Turtle, RDF/XML, JSON-LD and N-Triples into `out_dir`, all or nothing.
+
+    Everything is serialised into a temporary directory beside the outputs first and moved into place
+    only when all formats succeeded; nothing else in `out_dir` is touched.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(located(out_dir, "cannot write output: not a directory"))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".mesokg-build-", dir=out_dir))
+    except OSError as error:
+        raise InputError(located(out_dir, f"cannot write output: {error.strerror or error}")) from None
+    written = []
+    try:
+        staged = []
+        for fmt in OUTPUT_FORMATS:
+            path = staging / f"{basename}{fmt.suffix}"
+            graph.serialize(destination=path, format=fmt.rdflib_format, encoding="utf-8")
+            staged.append(path)
+        for path in staged:
+            target = out_dir / path.name
+            os.replace(path, target)
+            written.append(target)
+    except OSError as error:
+        raise InputError(located(out_dir, f"cannot write output: {error.strerror or error}")) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return written
+
+
+STATS_QUERY = """
+PREFIX mesokg: <https://w3id.org/mesokg/>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?kind (COUNT(DISTINCT ?x) AS ?n) WHERE {
+  {
+    VALUES (?kind ?class) {
+      ("treatments" mesokg:Treatment) ("procedures" mesokg:Procedure) ("sources" mesokg:Source)
+    }
+    ?x a ?class .
+  } UNION {
+    BIND("substances" AS ?kind) ?x a/rdfs:subClassOf* mesokg:Substance .
+  } UNION {
+    BIND("conditions" AS ?kind)
+    ?x rdfs:subClassOf+ mesokg:Condition .
+    FILTER(?x NOT IN (mesokg:Disorder, mesokg:ClinicalFinding, mesokg:PhysiologicalState,
+                      mesokg:Hypersensitivity, mesokg:MedicationTherapy))
+  } UNION {
+    BIND("adverse effects" AS ?kind) ?a a mesokg:AdverseEffectAssertion ; mesokg:effect ?x .
+  } UNION {
+    VALUES (?class ?label) {
+      (mesokg:Indication "indications") (mesokg:Contraindication "contraindications")
+      (mesokg:AdverseEffectAssertion "adverse-effect assertions")
+    }
+    ?x a ?class .
+    OPTIONAL { ?x mesokg:inferred ?flag }
+    BIND(CONCAT(?label, IF(COALESCE(?flag, false), " (inferred)", " (curated)")) AS ?kind)
+  }
+} GROUP BY ?kind
+"""
+
+STATS_ORDER = (
+    "treatments",
+    "procedures",
+    "substances",
+    "conditions",
+    "adverse effects",
+    "indications (curated)",
+    "contraindications (curated)",
+    "contraindications (inferred)",
+    "adverse-effect assertions (curated)",
+    "adverse-effect assertions (inferred)",
+    "sources",
+)
+
+
+def stats(graph: Graph) -> dict[str, int]:
+    """Counts per kind of thing, in a fixed order (kinds with none are 0), plus the triple count."""
+    found = {str(row.kind): int(row.n) for row in graph.query(STATS_QUERY)}
+    counts = {kind: found.pop(kind, 0) for kind in STATS_ORDER}
+    counts.update(sorted(found.items()))
+    counts["triples"] = len(graph)
+    return counts

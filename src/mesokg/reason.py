@@ -1,0 +1,90 @@
+"""OWL 2 reasoning with HermiT, through owlready2: consistency, unsatisfiable classes, classification."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rdflib import Graph
+
+from mesokg.errors import MesokgError
+
+MESOKG = "https://w3id.org/mesokg/"
+CHAIN_PROPERTIES = ("contraindicatedIn", "hasAdverseEffect")
+
+
+@dataclass
+class ReasonResult:
+    consistent: bool
+    unsatisfiable: list[str] = field(default_factory=list)
+    # individual IRI -> classes the reasoner put it in that were not asserted
+    inferred_types: dict[str, list[str]] = field(default_factory=dict)
+    # (treatment IRI, property local name, value IRI) for the property-chain properties
+    property_values: set[tuple[str, str, str]] = field(default_factory=set)
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.consistent and not self.unsatisfiable
+
+
+def _asserted_types(graph: Graph) -> dict[str, set[str]]:
+    from rdflib.namespace import RDF
+
+    types: dict[str, set[str]] = {}
+    for s, o in graph.subject_objects(RDF.type):
+        types.setdefault(str(s), set()).add(str(o))
+    return types
+
+
+def reason(graph: Graph) -> ReasonResult:
+    """Run HermiT on `graph` (give it the build without materialised inheritance, so that it derives it)."""
+    import owlready2
+
+    if shutil.which("java") is None and not Path(owlready2.JAVA_EXE).exists():
+        raise MesokgError("cannot run the reasoner: no Java runtime found (install Java 17 or later)")
+    workdir = Path(tempfile.mkdtemp(prefix="mesokg-reason-"))
+    try:
+        owl_file = workdir / "mesokg.owl"
+        graph.serialize(destination=owl_file, format="xml", encoding="utf-8")
+        world = owlready2.World()
+        onto = world.get_ontology(owl_file.as_uri()).load()
+        chatter = io.StringIO()
+        try:
+            with onto, contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
+                owlready2.sync_reasoner_hermit(world, infer_property_values=True, debug=0)
+        except owlready2.OwlReadyInconsistentOntologyError:
+            return ReasonResult(consistent=False, message="the ontology is inconsistent")
+        except (owlready2.OwlReadyJavaError, OSError) as error:
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise MesokgError(f"the reasoner failed: {first}") from None
+
+        unsatisfiable = sorted(c.iri for c in world.inconsistent_classes() if c is not owlready2.Nothing)
+        asserted = _asserted_types(graph)
+        inferred_types: dict[str, list[str]] = {}
+        values: set[tuple[str, str, str]] = set()
+        for individual in world.individuals():
+            iri = individual.iri
+            if not iri.startswith(MESOKG):
+                continue
+            classes = {c.iri for c in individual.is_a if hasattr(c, "iri")}
+            new = sorted(classes - asserted.get(iri, set()))
+            if new:
+                inferred_types[iri] = new
+            for name in CHAIN_PROPERTIES:
+                for value in getattr(individual, name, []) or []:
+                    if hasattr(value, "iri"):
+                        values.add((iri, name, value.iri))
+        return ReasonResult(
+            consistent=True,
+            unsatisfiable=unsatisfiable,
+            inferred_types=inferred_types,
+            property_values=values,
+            message="the ontology is consistent" if not unsatisfiable else "the ontology has unsatisfiable classes",
+        )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

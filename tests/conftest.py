@@ -1,0 +1,41 @@
+"""Shared fixtures: the built bundled graph (once per session) and the small fixture world."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from rdflib import Graph
+
+from mesokg.graph import build_graph
+from mesokg.resources import ontology_dir
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def built_graph() -> Graph:
+    """The bundled sources, built with materialised inheritance. Tests must not modify it."""
+    return build_graph()
+
+
+def make_world(root: Path, *extra: Path) -> Path:
+    """A source directory: the real TBox and the fixture knowledge base (plus `extra` modules)."""
+    (root / "kb").mkdir(parents=True)
+    shutil.copy(ontology_dir() / "mesokg.ttl", root / "mesokg.ttl")
+    shutil.copy(FIXTURES / "world" / "fixture.ttl", root / "kb" / "fixture.ttl")
+    for path in extra:
+        shutil.copy(path, root / "kb" / path.name)
+    return root
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Path:
+    return make_world(tmp_path / "world")
+
+
+@pytest.fixture
+def inconsistent_world(tmp_path: Path) -> Path:
+    """The fixture world plus a module that puts one individual in two disjoint classes."""
+    return make_world(tmp_path / "inconsistent", FIXTURES / "inconsistent.ttl")

@@ -1,0 +1,56 @@
+"""Quality checks: every queries/checks/*-violation.rq returns no rows on the built graph, and each one
+fires on a known-bad snippet (tests/data/checks/<name>.ttl), so that none of them can pass vacuously."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rdflib import Graph, URIRef
+from rdflib.plugins.sparql import prepareQuery
+
+from mesokg.checks import run_checks
+from mesokg.prefixes import expand
+from mesokg.resources import queries_dir
+
+CHECKS = sorted((queries_dir() / "checks").glob("*-violation.rq"))
+BAD = Path(__file__).parent / "data" / "checks"
+
+
+def test_there_are_checks():
+    assert len(CHECKS) >= 6
+
+
+@pytest.mark.parametrize("path", CHECKS, ids=lambda p: p.stem)
+def test_check_has_header_and_parses(path: Path):
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# title: ")
+    assert "\n# description: " in text
+    query = prepareQuery(text)
+    assert [str(v) for v in query.algebra["PV"]] == ["entity", "problem"]
+
+
+@pytest.fixture(scope="module")
+def results(built_graph: Graph) -> dict:
+    return run_checks(built_graph)
+
+
+@pytest.mark.parametrize("path", CHECKS, ids=lambda p: p.stem)
+def test_check_passes_on_the_built_graph(results: dict, path: Path):
+    rows = results[path.stem]
+    assert rows == [], f"{path.stem}: " + "; ".join(" ".join(str(v) for v in row) for row in rows)
+
+
+@pytest.mark.parametrize("path", CHECKS, ids=lambda p: p.stem)
+def test_check_fires_on_its_bad_example(built_graph: Graph, path: Path):
+    bad = BAD / f"{path.stem}.ttl"
+    assert bad.exists(), f"no bad example for {path.stem}"
+    first = bad.read_text(encoding="utf-8").splitlines()[0]
+    assert first.startswith("# offender: ")
+    offender = URIRef(expand(first.removeprefix("# offender: ").strip()))
+    graph = Graph()
+    for triple in built_graph:
+        graph.add(triple)
+    graph.parse(bad, format="turtle")
+    rows = run_checks(graph)[path.stem]
+    assert str(offender) in {row[0] for row in rows}, f"{path.stem} did not name {offender}: {rows}"
