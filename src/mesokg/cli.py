@@ -12,6 +12,7 @@ from mesokg.checks import run_checks
 from mesokg.errors import MesokgError
 from mesokg.graph import build_graph, stats, write_outputs
 from mesokg.prefixes import compact
+from mesokg.query import format_result, load_data, named_queries, parse_params, run_query
 from mesokg.reason import reason
 
 
@@ -126,6 +127,60 @@ def check_command(source_dir: Path | None) -> None:
             click.echo(f"       {compact(entity)}: {problem}")
     if failed:
         raise click.exceptions.Exit(1)
+
+
+@cli.command(name="query")
+@click.argument("name_or_file")
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A parameter: an IRI, CURIE, label or synonym (case-insensitive). Repeatable.",
+)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv", "tsv", "xml", "turtle"]),
+    default="table",
+    show_default=True,
+    help="json and xml are the W3C SPARQL 1.1 result formats; turtle is for CONSTRUCT and DESCRIBE.",
+)
+@click.option(
+    "--data",
+    "data_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="An RDF file (Turtle, N-Triples, JSON-LD, RDF/XML) to add to the graph. Repeatable.",
+)
+@source_option
+def query_command(
+    name_or_file: str, params: tuple[str, ...], fmt: str, data_files: tuple[Path, ...], source_dir: Path | None
+) -> None:
+    """Run a named query (see 'mesokg queries') or a SPARQL file on the built graph.
+
+    Parameter values are resolved to concepts of the graph and bound, never pasted into the query.
+    Exit codes: 0 ok, 2 bad query, parameter or input.
+    """
+    graph = build_graph(source_dir)
+    load_data(graph, data_files)
+    result = run_query(graph, name_or_file, parse_params(params))
+    click.echo(format_result(result, fmt), nl=False)
+
+
+@cli.command(name="queries")
+def queries_command() -> None:
+    """List the named queries with their title, question and parameters. Exit code 0."""
+    for name, query in named_queries().items():
+        params = " ".join(f"-p {p.name}=<{p.kind}>" for p in query.params)
+        click.echo(f"{name}  {params}".rstrip())
+        click.echo(f"    {query.title}")
+        if query.question:
+            click.echo(f"    {query.question}")
+        for p in query.params:
+            click.echo(f"    {p.name} ({p.kind}): {p.description}")
 
 
 def main() -> None:

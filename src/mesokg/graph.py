@@ -51,8 +51,19 @@ def source_files(source_dir: Path | None = None) -> list[Path]:
 
 def parse_turtle(graph: Graph, path: Path) -> None:
     """Parse one Turtle file into `graph`, turning every failure into a one-line InputError."""
+    parse_rdf(graph, path, "turtle")
+
+
+FORMAT_NAMES = {"turtle": "Turtle", "nt": "N-Triples", "json-ld": "JSON-LD", "xml": "RDF/XML", "n3": "N3"}
+
+
+def parse_rdf(graph: Graph, path: Path, rdf_format: str) -> None:
+    """Parse one RDF file into `graph`, turning every failure into a one-line InputError."""
+    shown = FORMAT_NAMES.get(rdf_format, rdf_format)
     try:
         data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(located(path, "file not found")) from None
     except OSError as error:
         raise InputError(located(path, f"cannot read: {error.strerror or error}")) from None
     if not data.strip():
@@ -63,11 +74,12 @@ def parse_turtle(graph: Graph, path: Path) -> None:
         line = data[: error.start].count(b"\n") + 1
         raise InputError(located(path, f"not UTF-8 (byte 0x{data[error.start]:02x})", line)) from None
     try:
-        graph.parse(data=text, format="turtle", publicID=path.resolve().as_uri())
+        graph.parse(data=text, format=rdf_format, publicID=path.resolve().as_uri())
     except BadSyntax as error:
-        raise InputError(located(path, f"malformed Turtle: {error.message}", error.lines + 1)) from None
+        raise InputError(located(path, f"malformed {shown}: {error.message}", error.lines + 1)) from None
     except Exception as error:  # rdflib raises several unrelated types for bad input
-        raise InputError(located(path, f"malformed Turtle: {error}")) from None
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise InputError(located(path, f"malformed {shown}: {first}")) from None
 
 
 def load_sources(source_dir: Path | None = None) -> Graph:

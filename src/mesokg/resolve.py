@@ -1,0 +1,131 @@
+"""Resolving what a user types (IRI, CURIE, label or synonym) to one concept of the graph.
+
+Resolution never builds query text: it returns an IRI that exists in the graph, or raises an error
+listing the candidates.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDFS, SKOS
+
+from mesokg.errors import MesokgError
+from mesokg.prefixes import compact, prefix_map
+
+# kind -> SPARQL pattern selecting the candidate concepts ?c of that kind
+KIND_PATTERNS = {
+    "condition": "?c rdfs:subClassOf+ mesokg:Condition .",
+    "treatment": "?c a mesokg:Treatment .",
+    "substance": "?c a/rdfs:subClassOf* mesokg:Substance .",
+    "role": "?c rdfs:subClassOf+ mesokg:Substance .",
+    "frequency": "?c a mesokg:FrequencyBand .",
+    "subject": "{ ?c a mesokg:Treatment } UNION { ?c a mesokg:Procedure } "
+    "UNION { ?c a/rdfs:subClassOf* mesokg:Substance }",
+    "concept": "?c rdfs:label ?any .",
+}
+KIND_QUERY = """
+PREFIX mesokg: <https://w3id.org/mesokg/>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT DISTINCT ?c WHERE {{ {pattern} FILTER(isIRI(?c)) }}
+"""
+
+
+class ResolutionError(MesokgError):
+    """A value that names no concept, or several."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    iri: URIRef
+    label: str
+
+    def __str__(self) -> str:
+        return f"{compact(str(self.iri))} ({self.label})"
+
+
+def candidates(graph: Graph, kind: str) -> list[URIRef]:
+    if kind not in KIND_PATTERNS:
+        raise MesokgError(f"unknown parameter kind {kind!r}; known: {', '.join(sorted(KIND_PATTERNS))}")
+    return sorted(row.c for row in graph.query(KIND_QUERY.format(pattern=KIND_PATTERNS[kind])))
+
+
+def label_of(graph: Graph, iri: URIRef) -> str:
+    label = graph.value(iri, RDFS.label)
+    return str(label) if label is not None else compact(str(iri))
+
+
+def resolve(graph: Graph, value: str, kind: str = "concept", name: str = "value") -> URIRef:
+    """The one concept of `kind` that `value` names: an IRI, a CURIE, or a label or synonym (any case)."""
+    text = value.strip()
+    pool = candidates(graph, kind)
+    members = set(pool)
+    code = CODE.fullmatch(text)
+    if code and code.group(1) not in prefix_map() and not text.startswith(("http://", "https://", "urn:", "<")):
+        return _by_code(graph, text, members, kind, name)
+    iri = _as_iri(text)
+    if iri is not None:
+        if iri in members:
+            return iri
+        raise ResolutionError(f"{name}={value!r}: {compact(str(iri))} is not a {kind} of the graph")
+    wanted = text.casefold()
+    matches = sorted(
+        {
+            c
+            for c in pool
+            for lit in (*graph.objects(c, RDFS.label), *graph.objects(c, SKOS.altLabel))
+            if str(lit).casefold() == wanted
+        }
+    )
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        listed = "; ".join(str(Candidate(c, label_of(graph, c))) for c in matches)
+        raise ResolutionError(f"{name}={value!r} names {len(matches)} {kind}s: {listed}")
+    labels = {
+        str(lit).casefold(): c
+        for c in pool
+        for lit in (*graph.objects(c, RDFS.label), *graph.objects(c, SKOS.altLabel))
+    }
+    close = difflib.get_close_matches(wanted, list(labels), n=5, cutoff=0.6)
+    if not close:
+        close = [label for label in labels if wanted and (wanted in label or label in wanted)][:5]
+    hint = "; did you mean: " + "; ".join(str(Candidate(labels[c], c)) for c in close) if close else ""
+    raise ResolutionError(f"{name}={value!r} names no {kind}{hint}")
+
+
+CODE = re.compile(r"([A-Za-z][A-Za-z0-9_.-]*):(\S+)")
+MATCH_PROPERTIES = (SKOS.exactMatch, SKOS.closeMatch, SKOS.narrowMatch, SKOS.broadMatch)
+
+
+def _by_code(graph: Graph, code: str, members: set[URIRef], kind: str, name: str) -> URIRef:
+    """The concept mapped (skos:*Match) to a clinical code CURIE such as ICD10CM:E11.9."""
+    from rdflib import Literal
+
+    mapped = sorted(
+        {c for p in MATCH_PROPERTIES for target in (URIRef(code), Literal(code)) for c in graph.subjects(p, target)}
+        & members
+    )
+    if len(mapped) == 1:
+        return mapped[0]
+    if mapped:
+        listed = "; ".join(str(Candidate(c, label_of(graph, c))) for c in mapped)
+        raise ResolutionError(f"{name}={code!r} is mapped to {len(mapped)} {kind}s: {listed}")
+    raise ResolutionError(f"{name}={code!r}: no {kind} of the graph is mapped to this code")
+
+
+def _as_iri(text: str) -> URIRef | None:
+    """An IRI written as <...>, http(s)://..., or a CURIE whose prefix is in the prefix map."""
+    if text.startswith("<") and text.endswith(">"):
+        text = text[1:-1]
+    if text.startswith(("http://", "https://", "urn:")):
+        if any(ch in text for ch in ' <>"{}|\\^`'):
+            raise ResolutionError(f"{text!r} is not a valid IRI")
+        return URIRef(text)
+    prefix, sep, local = text.partition(":")
+    if sep and prefix in prefix_map() and " " not in text:
+        return URIRef(prefix_map()[prefix] + local)
+    return None
