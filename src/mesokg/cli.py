@@ -183,5 +183,44 @@ def queries_command() -> None:
             click.echo(f"    {p.name} ({p.kind}): {p.description}")
 
 
+@cli.command(name="serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=7878, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free one).")
+@click.option(
+    "--data",
+    "data_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="An RDF file to serve with the graph. Repeatable.",
+)
+@click.option(
+    "--timeout",
+    "timeout_s",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="Stop a query that runs longer than this many seconds.",
+)
+@source_option
+def serve_command(
+    host: str, port: int, data_files: tuple[Path, ...], timeout_s: float, source_dir: Path | None
+) -> None:
+    """Serve the built graph as a read-only SPARQL 1.1 endpoint (GET and POST at /query).
+
+    Answers SELECT, ASK, CONSTRUCT and DESCRIBE with content negotiation (SPARQL JSON, XML, CSV, TSV;
+    Turtle for graphs); refuses updates, SERVICE and FROM. Exit codes: 0 stopped, 2 cannot start.
+    """
+    from mesokg.serve import Endpoint
+
+    graph = build_graph(source_dir)
+    load_data(graph, data_files)
+    endpoint = Endpoint(graph, host, port, timeout_s)
+    click.echo(f"SPARQL endpoint at {endpoint.url} (read-only; Ctrl-C stops it)", err=True)
+    try:
+        endpoint.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
 def main() -> None:
     cli(prog_name="mesokg")
