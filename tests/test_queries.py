@@ -94,7 +94,7 @@ def test_value_of_the_wrong_kind_is_refused(built_graph: Graph):
 
 def test_unmapped_code_is_a_clear_error(built_graph: Graph):
     with pytest.raises(ResolutionError, match="no condition of the graph is mapped to this code"):
-        resolve(built_graph, "ICD10CM:E11.9", "condition", "condition")
+        resolve(built_graph, "ICD10CM:J45.909", "condition", "condition")
 
 
 INJECTIONS = [
@@ -221,3 +221,13 @@ def test_queries_lists_every_named_query():
     for name, query in CQ.items():
         assert name in result.output and query.title in result.output
     assert "-p condition=<condition>" in result.output
+
+
+@pytest.mark.parametrize("condition", ["type 2 diabetes mellitus", "ICD10CM:E11.9"])
+def test_unsuitable_treatments_for_type_2_diabetes_by_label_or_code(condition: str):
+    result = invoke("query", "unsuitable-treatments", "-p", f"condition={condition}", "-f", "json")
+    assert result.exit_code == 0, result.output
+    bindings = json.loads(result.output)["results"]["bindings"]
+    reasons = {(b["treatment"]["value"], b["contraindicatedIn"]["value"], b["strength"]["value"]) for b in bindings}
+    assert (M + "dutasteride-hair-mesotherapy", M + "diabetes-mellitus", "relative") in reasons
+    assert len({t for t, _, _ in reasons}) == 11

@@ -82,12 +82,18 @@ def parse_rdf(graph: Graph, path: Path, rdf_format: str) -> None:
         raise InputError(located(path, f"malformed {shown}: {first}")) from None
 
 
+MAPPINGS_DIR = "mappings"
+
+
 def load_sources(source_dir: Path | None = None) -> Graph:
-    """The TBox and every knowledge-base module merged into one graph, as written by hand."""
+    """The TBox, every knowledge-base module and every SSSOM mapping set merged into one graph."""
+    from mesokg.mappings import load_mappings
+
     graph = bind_prefixes(Graph())
-    for path in source_files(source_dir):
+    files = source_files(source_dir)
+    for path in files:
         parse_turtle(graph, path)
-    return graph
+    return load_mappings(graph, files[0].parent / MAPPINGS_DIR)
 
 
 def rule_files() -> list[Path]:

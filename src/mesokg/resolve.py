@@ -15,6 +15,7 @@ from rdflib.namespace import RDFS, SKOS
 
 from mesokg.errors import MesokgError
 from mesokg.prefixes import compact, prefix_map
+from mesokg.terminologies import code_system
 
 # kind -> SPARQL pattern selecting the candidate concepts ?c of that kind
 KIND_PATTERNS = {
@@ -64,8 +65,8 @@ def resolve(graph: Graph, value: str, kind: str = "concept", name: str = "value"
     pool = candidates(graph, kind)
     members = set(pool)
     code = CODE.fullmatch(text)
-    if code and code.group(1) not in prefix_map() and not text.startswith(("http://", "https://", "urn:", "<")):
-        return _by_code(graph, text, members, kind, name)
+    if code and code.group(1) not in GRAPH_PREFIXES and not text.startswith(("http://", "https://", "urn:", "<")):
+        return _by_code(graph, code.group(1), code.group(2), members, kind, name)
     iri = _as_iri(text)
     if iri is not None:
         if iri in members:
@@ -97,24 +98,31 @@ def resolve(graph: Graph, value: str, kind: str = "concept", name: str = "value"
     raise ResolutionError(f"{name}={value!r} names no {kind}{hint}")
 
 
+# prefixes whose IRIs name concepts of the graph itself; every other prefix is a code system
+GRAPH_PREFIXES = frozenset({"mesokg"})
 CODE = re.compile(r"([A-Za-z][A-Za-z0-9_.-]*):(\S+)")
 MATCH_PROPERTIES = (SKOS.exactMatch, SKOS.closeMatch, SKOS.narrowMatch, SKOS.broadMatch)
 
 
-def _by_code(graph: Graph, code: str, members: set[URIRef], kind: str, name: str) -> URIRef:
-    """The concept mapped (skos:*Match) to a clinical code CURIE such as ICD10CM:E11.9."""
-    from rdflib import Literal
-
-    mapped = sorted(
-        {c for p in MATCH_PROPERTIES for target in (URIRef(code), Literal(code)) for c in graph.subjects(p, target)}
-        & members
-    )
-    if len(mapped) == 1:
-        return mapped[0]
-    if mapped:
-        listed = "; ".join(str(Candidate(c, label_of(graph, c))) for c in mapped)
-        raise ResolutionError(f"{name}={code!r} is mapped to {len(mapped)} {kind}s: {listed}")
-    raise ResolutionError(f"{name}={code!r}: no {kind} of the graph is mapped to this code")
+def _by_code(graph: Graph, prefix: str, local: str, members: set[URIRef], kind: str, name: str) -> URIRef:
+    """The concept mapped (skos:*Match) to a clinical code, or to its nearest mapped ancestor in the code
+    system's hierarchy (ICD10CM:E11.65 -> the concept mapped to ICD10CM:E11)."""
+    code = f"{prefix}:{local}"
+    if prefix not in prefix_map():
+        raise ResolutionError(f"{name}={code!r}: no concept of the graph is mapped to the {prefix} code system")
+    system = code_system(prefix)
+    if system is not None and not system.is_valid(local):
+        raise ResolutionError(f"{name}={code!r} is not a valid {system.name} code")
+    lineage = [local, *(system.ancestors(local) if system is not None else [])]
+    for step in lineage:
+        target = URIRef(prefix_map()[prefix] + step)
+        mapped = sorted({c for p in MATCH_PROPERTIES for c in graph.subjects(p, target)} & members)
+        if len(mapped) == 1:
+            return mapped[0]
+        if mapped:
+            listed = "; ".join(str(Candidate(c, label_of(graph, c))) for c in mapped)
+            raise ResolutionError(f"{name}={code!r} is mapped (as {prefix}:{step}) to {len(mapped)} {kind}s: {listed}")
+    raise ResolutionError(f"{name}={code!r}: no {kind} of the graph is mapped to this code or any code above it")
 
 
 def _as_iri(text: str) -> URIRef | None:
