@@ -23,6 +23,9 @@ def test_prefix_map_is_one_to_one():
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_declarations_agree_with_the_prefix_map(path: Path):
     for prefix, iri in DECLARATION.findall(path.read_text(encoding="utf-8")):
+        if path in DATA and prefix not in PREFIX_MAP:
+            assert iri not in PREFIX_MAP.values(), f"{path.name}: {prefix}: renames a namespace of prefixes.yaml"
+            continue
         assert prefix in PREFIX_MAP, f"{path.name}: prefix {prefix!r} is not in prefixes.yaml"
         expected = PREFIX_MAP[prefix]
         assert expected == iri, f"{path.name}: {prefix}: is <{iri}>, prefixes.yaml says <{expected}>"

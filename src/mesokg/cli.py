@@ -222,5 +222,78 @@ def serve_command(
         pass
 
 
+@cli.command(name="validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "turtle"]),
+    default="text",
+    show_default=True,
+    help="turtle is the standard sh:ValidationReport.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["violation", "warning"]),
+    default="violation",
+    show_default=True,
+    help="The least severe result that makes the exit code 1.",
+)
+@source_option
+def validate_command(files: tuple[Path, ...], fmt: str, fail_on: str, source_dir: Path | None) -> None:
+    """SHACL-validate patient records (files or directories; Turtle, N-Triples, JSON-LD, RDF/XML) with pySHACL.
+
+    Exit codes: 0 conforms (warnings allowed unless --fail-on warning), 1 does not, 2 an input could not
+    be read (the others are still validated and reported).
+    """
+    from mesokg.validate import format_text, validate
+
+    outcome = validate(files, build_graph(source_dir))
+    if fmt == "json":
+        click.echo(json.dumps(outcome.as_dict(), indent=2))
+    elif fmt == "turtle":
+        if outcome.report is not None:
+            click.echo(outcome.report.serialize(format="turtle"), nl=False)
+    else:
+        click.echo(format_text(outcome), nl=False)
+    for error in outcome.errors:
+        click.echo(f"mesokg: error: {error}", err=True)
+    if outcome.errors:
+        raise click.exceptions.Exit(2)
+    if outcome.fails(fail_on):
+        raise click.exceptions.Exit(1)
+
+
+@cli.command(name="screen")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--treatment",
+    default=None,
+    help="Screen every patient for this treatment (IRI, CURIE or label) instead of their planned sessions.",
+)
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@source_option
+def screen_command(files: tuple[Path, ...], treatment: str | None, fmt: str, source_dir: Path | None) -> None:
+    """Screen patients: for each planned treatment, contraindicated / caution / none, with every reason.
+
+    Exit codes: 0 no contraindication found, 1 some (absolute or relative), 2 an input could not be read
+    or the treatment is unknown (the readable inputs are still screened and reported).
+    """
+    from mesokg.screen import format_text, screen
+
+    outcome = screen(files, build_graph(source_dir), treatment)
+    if fmt == "json":
+        click.echo(json.dumps(outcome.as_dict(), indent=2))
+    else:
+        click.echo(format_text(outcome), nl=False)
+    for error in outcome.errors:
+        click.echo(f"mesokg: error: {error}", err=True)
+    if outcome.errors:
+        raise click.exceptions.Exit(2)
+    if outcome.flagged:
+        raise click.exceptions.Exit(1)
+
+
 def main() -> None:
     cli(prog_name="mesokg")

@@ -12,6 +12,7 @@ class MESOKG(DefinedNamespace):
     _NS = Namespace("https://w3id.org/mesokg/")
 
     AdverseEffectAssertion: URIRef
+    AllergyRecord: URIRef
     AmideLocalAnaesthetic: URIRef
     AminoAcid: URIRef
     AnaestheticContainingTreatment: URIRef
@@ -44,42 +45,64 @@ class MESOKG(DefinedNamespace):
     LipolyticTreatment: URIRef
     LocalAnaesthetic: URIRef
     MedicationTherapy: URIRef
+    MedicationUse: URIRef
     Methylxanthine: URIRef
     Mineral: URIRef
     NonSteroidalAntiInflammatoryDrug: URIRef
     NutritiveTreatment: URIRef
+    Patient: URIRef
     PhysiologicalState: URIRef
     PregnancyContraindicatedTreatment: URIRef
     Procedure: URIRef
+    SessionStatus: URIRef
+    Sex: URIRef
     SkinConditioningAgent: URIRef
     Source: URIRef
     Substance: URIRef
     Treatment: URIRef
+    TreatmentSession: URIRef
     ValueSetMember: URIRef
     Vitamin: URIRef
     absolute: URIRef
     allergen: URIRef
     attribution: URIRef
+    birthDate: URIRef
+    bodySite: URIRef
     circumstance: URIRef
+    code: URIRef
     condition: URIRef
     contraindicatedIn: URIRef
     curationNote: URIRef
     effect: URIRef
     efficacyStatus: URIRef
     evidenceLevel: URIRef
+    female: URIRef
     frequency: URIRef
     hasAdverseEffect: URIRef
+    hasAllergy: URIRef
+    hasCondition: URIRef
     hasIngredient: URIRef
+    hasSession: URIRef
     indicatedFor: URIRef
     inferred: URIRef
     ingredientOf: URIRef
+    male: URIRef
+    medication: URIRef
+    performed: URIRef
+    planned: URIRef
     rank: URIRef
     rationale: URIRef
     relative: URIRef
+    sessionDate: URIRef
+    sessionStatus: URIRef
+    sex: URIRef
     sourceExcerpt: URIRef
     strength: URIRef
     subject: URIRef
+    substance: URIRef
+    takesMedication: URIRef
     therapyWith: URIRef
+    treatment: URIRef
     usesProcedure: URIRef
     via: URIRef
 
@@ -96,6 +119,8 @@ class MESOKG(DefinedNamespace):
         "frequency-rare",
         "frequency-uncommon",
         "frequency-very-common",
+        "other-sex",
         "procedure-attributed",
         "substance-attributed",
+        "unknown-sex",
     ]

@@ -60,8 +60,9 @@ def reason(graph: Graph) -> ReasonResult:
         except owlready2.OwlReadyInconsistentOntologyError:
             return ReasonResult(consistent=False, message="the ontology is inconsistent")
         except (owlready2.OwlReadyJavaError, OSError) as error:
-            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise MesokgError(f"the reasoner failed: {first}") from None
+            lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+            cause = next((line for line in lines if "Exception" in line), lines[-1] if lines else type(error).__name__)
+            raise MesokgError(f"the reasoner failed: {cause}") from None
 
         unsatisfiable = sorted(c.iri for c in world.inconsistent_classes() if c is not owlready2.Nothing)
         asserted = _asserted_types(graph)

@@ -1,0 +1,164 @@
+"""Screening patients against the knowledge base: for each patient and planned treatment (or a given
+treatment), contraindicated / caution / none, with every reason.
+
+The clinical rule is the one the SHACL shapes use (mesokg:ContraindicationRule in
+ontology/shapes/patient.shacl.ttl), read from the shapes graph and run here with its parameters bound:
+the rule is written once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from rdflib import BNode, Graph, URIRef
+from rdflib.namespace import RDF, RDFS, SH
+
+from mesokg.errors import InputError
+from mesokg.graph import build_graph
+from mesokg.inputs import read_inputs, type_coded_conditions
+from mesokg.prefixes import compact
+from mesokg.resolve import label_of, resolve
+from mesokg.validate import patient_shapes
+
+MESOKG = "https://w3id.org/mesokg/"
+STRENGTHS = (("absolute", "contraindicated"), ("relative", "caution"))
+STATUS_ORDER = {"contraindicated": 2, "caution": 1, "none": 0}
+
+
+def m(local: str) -> URIRef:
+    return URIRef(MESOKG + local)
+
+
+@dataclass(frozen=True)
+class Reason:
+    kind: str
+    concept: str
+    conceptLabel: str  # noqa: N815 - the JSON field name of the contract
+    strength: str
+    source: str
+    contraindicatedIn: str  # noqa: N815
+    via: str | None
+    assertion: str
+    rationale: str | None
+
+
+@dataclass
+class Finding:
+    treatment: str
+    treatmentLabel: str  # noqa: N815
+    status: str
+    reasons: list[Reason] = field(default_factory=list)
+
+
+@dataclass
+class PatientScreen:
+    patient: str
+    findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass
+class ScreenOutcome:
+    patients: list[PatientScreen] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+
+    @property
+    def flagged(self) -> bool:
+        return any(f.status != "none" for p in self.patients for f in p.findings)
+
+    def as_dict(self) -> dict:
+        return {"patients": [asdict(p) for p in self.patients]}
+
+
+def rule_query(shapes: Graph) -> str:
+    """The SELECT of mesokg:ContraindicationRule with the shapes graph's declared prefixes."""
+    rule = m("ContraindicationRule")
+    select = shapes.value(rule, SH.select)
+    prefixes = "".join(
+        f"PREFIX {shapes.value(d, SH.prefix)}: <{shapes.value(d, SH.namespace)}>\n"
+        for d in shapes.objects(shapes.value(rule, SH.prefixes), SH.declare)
+    )
+    return prefixes + str(select)
+
+
+def screen(
+    paths: list[Path] | tuple[Path, ...], kb: Graph | None = None, treatment: str | None = None
+) -> ScreenOutcome:
+    """Screen every patient in the inputs: their planned sessions' treatments, or `treatment` for all."""
+    graph = Graph()
+    for triple in kb if kb is not None else build_graph():
+        graph.add(triple)
+    given = resolve(graph, treatment, "treatment", "--treatment") if treatment is not None else None
+    inputs = read_inputs(paths, graph)
+    outcome = ScreenOutcome(errors=inputs.errors)
+    if not inputs.files:
+        return outcome
+    type_coded_conditions(graph)
+    query = rule_query(patient_shapes())
+    for patient in sorted(graph.subjects(RDF.type, m("Patient")), key=str):
+        sessions = _sessions_to_screen(graph, patient, given)
+        screened = PatientScreen(str(patient))
+        for treated, session in sessions:
+            finding = Finding(str(treated), label_of(graph, treated), "none")
+            for strength, status in STRENGTHS:
+                rows = graph.query(query, initBindings={"this": session, "contraindicationStrength": m(strength)})
+                for row in rows:
+                    finding.reasons.append(_reason(graph, row, strength))
+                    if STATUS_ORDER[status] > STATUS_ORDER[finding.status]:
+                        finding.status = status
+            finding.reasons = sorted(set(finding.reasons), key=lambda r: (r.strength, r.kind, r.concept, r.assertion))
+            screened.findings.append(finding)
+        outcome.patients.append(screened)
+    return outcome
+
+
+def _sessions_to_screen(graph: Graph, patient: URIRef, given: URIRef | None) -> list[tuple[URIRef, object]]:
+    """(treatment, session) pairs: the patient's planned sessions, or one new planned session of `given`."""
+    if given is not None:
+        session = BNode()
+        graph.add((session, RDF.type, m("TreatmentSession")))
+        graph.add((session, m("treatment"), given))
+        graph.add((session, m("sessionStatus"), m("planned")))
+        graph.add((patient, m("hasSession"), session))
+        return [(given, session)]
+    pairs = []
+    for session in graph.objects(patient, m("hasSession")):
+        treated = graph.value(session, m("treatment"))
+        planned = (session, m("sessionStatus"), m("planned")) in graph
+        if planned and treated is not None and (treated, RDF.type, m("Treatment")) in graph:
+            pairs.append((treated, session))
+    return sorted(pairs, key=lambda pair: str(pair[0]))
+
+
+def _reason(graph: Graph, row, strength: str) -> Reason:
+    concept = row.concept
+    source = row.source
+    return Reason(
+        kind=str(row.kind),
+        concept=str(concept),
+        conceptLabel=label_of(graph, concept),
+        strength=strength,
+        source=str(graph.value(source, RDFS.label)) if source is not None else "",
+        contraindicatedIn=str(row.condition),
+        via=str(row.via) if row.via is not None else None,
+        assertion=str(row.assertion),
+        rationale=str(row.rationale) if row.rationale is not None else None,
+    )
+
+
+def format_text(outcome: ScreenOutcome) -> str:
+    lines = []
+    for screened in outcome.patients:
+        lines.append(f"patient {screened.patient}")
+        if not screened.findings:
+            lines.append("  no planned treatment to screen")
+        for finding in screened.findings:
+            lines.append(f"  {finding.status.upper():<15} {finding.treatmentLabel}")
+            for r in finding.reasons:
+                via = f" via {compact(r.via)}" if r.via else ""
+                lines.append(
+                    f"    - {r.kind} {r.conceptLabel}: {r.strength} contraindication in "
+                    f"{compact(r.contraindicatedIn)}{via} (source: {r.source})"
+                )
+        lines.append("")
+    return "\n".join(lines)

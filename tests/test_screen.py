@@ -1,0 +1,146 @@
+"""Screening patients: status per treatment with reasons, the JSON contract, and agreement with SHACL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from rdflib import Graph
+
+from mesokg.cli import cli
+from mesokg.screen import screen
+from mesokg.validate import validate
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples" / "patients"
+M = "https://w3id.org/mesokg/"
+MESOTHERAPY_TREATMENTS = {
+    "acne-scar-mesotherapy",
+    "dutasteride-hair-mesotherapy",
+    "hyaluronic-acid-skin-booster",
+    "lidocaine-piroxicam-analgesic-mesotherapy",
+    "methylxanthine-cellulite-mesotherapy",
+    "phosphatidylcholine-deoxycholate-lipolysis",
+    "polyrevitalising-skin-mesotherapy",
+    "procaine-ketoprofen-analgesic-mesotherapy",
+    "revitalising-hair-mesotherapy",
+    "tranexamic-acid-microinjection",
+    "vitamin-c-glutathione-brightening",
+}
+ALL_TREATMENTS = MESOTHERAPY_TREATMENTS | {"deoxycholic-acid-submental-injection"}
+WITH_LIDOCAINE = {"lidocaine-piroxicam-analgesic-mesotherapy", "methylxanthine-cellulite-mesotherapy"}
+PATIENT = """@prefix mesokg: <https://w3id.org/mesokg/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+<https://example.org/p> a mesokg:Patient ; mesokg:birthDate "1980-01-01"^^xsd:date ; mesokg:sex mesokg:female ;
+"""
+
+
+def statuses_for_every_treatment(kb: Graph, tmp_path: Path, facts: str) -> dict[str, str]:
+    path = tmp_path / "patient.ttl"
+    path.write_text(PATIENT + facts + " .\n")
+    found = {}
+    for treatment in ALL_TREATMENTS:
+        (patient,) = screen([path], kb, f"mesokg:{treatment}").patients
+        (finding,) = patient.findings
+        found[treatment] = finding.status
+    return found
+
+
+CASES = {
+    "pregnant": ("mesokg:hasCondition [ a mesokg:pregnancy ]", MESOTHERAPY_TREATMENTS, "contraindicated"),
+    "breastfeeding": ("mesokg:hasCondition [ a mesokg:lactation ]", MESOTHERAPY_TREATMENTS, "contraindicated"),
+    "type 1 diabetic": ("mesokg:hasCondition [ a mesokg:type-1-diabetes-mellitus ]", MESOTHERAPY_TREATMENTS, "caution"),
+    "lupus": ("mesokg:hasCondition [ a mesokg:systemic-lupus-erythematosus ]", MESOTHERAPY_TREATMENTS, "caution"),
+    "allergic to lidocaine": (
+        "mesokg:hasAllergy [ a mesokg:AllergyRecord ; mesokg:substance mesokg:lidocaine ]",
+        WITH_LIDOCAINE,
+        "contraindicated",
+    ),
+    "on an anticoagulant": (
+        "mesokg:takesMedication [ a mesokg:MedicationUse ; mesokg:medication mesokg:apixaban ]",
+        MESOTHERAPY_TREATMENTS,
+        "caution",
+    ),
+    "healthy": ("mesokg:sex mesokg:female", set(), "none"),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_status_for_every_treatment(built_graph: Graph, tmp_path: Path, case: str):
+    facts, flagged, status = CASES[case]
+    found = statuses_for_every_treatment(built_graph, tmp_path, facts)
+    expected = {t: (status if t in flagged else "none") for t in ALL_TREATMENTS}
+    assert found == expected
+
+
+def test_reasons_name_the_fact_the_rule_the_path_and_the_source(built_graph: Graph):
+    (patient,) = screen([EXAMPLES / "06-lidocaine-allergy.ttl"], built_graph).patients
+    (finding,) = patient.findings
+    assert finding.status == "contraindicated"
+    by_rule = {r.contraindicatedIn.removeprefix(M): r for r in finding.reasons}
+    label = by_rule["amide-local-anaesthetic-hypersensitivity"]
+    assert (label.kind, label.concept, label.via) == ("allergy", M + "lidocaine", M + "lidocaine")
+    assert label.source.startswith("XYLOCAINE")
+    seed = by_rule["ingredient-hypersensitivity"]
+    assert seed.source == "mesokg seed text" and seed.strength == "absolute"
+
+
+def test_allergy_to_aspirin_covers_other_nsaids(built_graph: Graph):
+    (patient,) = screen([EXAMPLES / "09-aspirin-allergy.ttl"], built_graph).patients
+    (finding,) = patient.findings
+    assert finding.status == "contraindicated"
+    assert {r.contraindicatedIn for r in finding.reasons} == {M + "nsaid-hypersensitivity"}
+
+
+def test_coded_condition_is_screened_through_its_code(built_graph: Graph):
+    (patient,) = screen([EXAMPLES / "07-anticoagulant.ttl"], built_graph).patients
+    (finding,) = patient.findings
+    assert {(r.kind, r.concept.removeprefix(M), r.strength) for r in finding.reasons} >= {
+        ("condition", "pulmonary-embolism", "absolute"),
+        ("medication", "warfarin", "relative"),
+    }
+
+
+def test_examples_cover_every_status_and_json_follows_the_contract():
+    result = CliRunner().invoke(cli, ["screen", str(EXAMPLES), "-f", "json"])
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    assert len(data["patients"]) >= 12
+    statuses = {f["status"] for p in data["patients"] for f in p["findings"]}
+    assert statuses == {"contraindicated", "caution", "none"}
+    finding = next(f for p in data["patients"] for f in p["findings"] if f["reasons"])
+    assert {"treatment", "treatmentLabel", "status", "reasons"} <= set(finding)
+    assert {"kind", "concept", "conceptLabel", "strength", "source"} <= set(finding["reasons"][0])
+
+
+def test_screen_agrees_with_the_shacl_clinical_rule(built_graph: Graph):
+    """One rule: the sessions SHACL flags, and with what severity, are those screening flags."""
+    outcome = validate([EXAMPLES], built_graph)
+    from_shacl = {
+        (r.patient, r.shape.rsplit("-", 1)[-1]) for r in outcome.results if r.shape.startswith("mesokg:PlannedSession")
+    }
+    screened = screen([EXAMPLES], built_graph)
+    from_screen = {
+        (p.patient, strength)
+        for p in screened.patients
+        for f in p.findings
+        for strength in {r.strength for r in f.reasons}
+    }
+    assert from_shacl and from_shacl == from_screen
+
+
+def test_unknown_treatment_is_an_error():
+    result = CliRunner().invoke(cli, ["screen", str(EXAMPLES / "01-healthy-adult.ttl"), "--treatment", "botox"])
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("mesokg: error: --treatment='botox' names no treatment")
+
+
+def test_a_bad_file_does_not_hide_the_others(tmp_path: Path):
+    missing = tmp_path / "missing.ttl"
+    result = CliRunner().invoke(cli, ["screen", str(missing), str(EXAMPLES / "02-pregnant.ttl")])
+    assert result.exit_code == 2
+    assert "CONTRAINDICATED" in result.output
+    assert "missing.ttl: file not found" in result.stderr

@@ -1,0 +1,140 @@
+"""Patient validation with SHACL: the shapes, valid and invalid example pairs, and bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyshacl
+import pytest
+from click.testing import CliRunner
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDF, SH
+
+from mesokg.cli import cli
+from mesokg.validate import patient_shapes, validate
+
+DATA = Path(__file__).parent / "data"
+VALID = sorted((DATA / "valid").glob("*.ttl"))
+INVALID = sorted((DATA / "invalid").glob("*.ttl"))
+
+
+def expected_results(path: Path) -> set[tuple[str, str]]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return {tuple(line.removeprefix("# expect: ").split()) for line in lines if line.startswith("# expect: ")}
+
+
+def test_shapes_pass_meta_shacl():
+    conforms, _, text = pyshacl.validate(Graph(), shacl_graph=patient_shapes(), meta_shacl=True, advanced=True)
+    assert conforms, text
+
+
+def test_every_shape_is_named_described_with_severity_and_message():
+    shapes = patient_shapes()
+    kinds = (SH.NodeShape, SH.PropertyShape, SH.SPARQLConstraint)
+    named = {s for kind in kinds for s in shapes.subjects(RDF.type, kind) if isinstance(s, URIRef)}
+    assert len(named) >= 15
+    for shape in named:
+        assert (shape, SH.severity, None) in shapes, f"{shape} has no sh:severity"
+        assert (shape, SH.message, None) in shapes, f"{shape} has no sh:message"
+        if (shape, RDF.type, SH.SPARQLConstraint) not in shapes:
+            assert (shape, SH.name, None) in shapes, f"{shape} has no sh:name"
+        if (shape, RDF.type, SH.NodeShape) in shapes:
+            assert (shape, SH.description, None) in shapes, f"{shape} has no sh:description"
+
+
+@pytest.fixture(scope="module")
+def kb(built_graph: Graph) -> Graph:
+    return built_graph
+
+
+@pytest.mark.parametrize("path", VALID, ids=lambda p: p.stem)
+def test_valid_example_conforms_with_exit_0(path: Path, kb: Graph):
+    outcome = validate([path], kb)
+    assert not outcome.errors
+    assert not outcome.fails("violation"), [r.message for r in outcome.results]
+    assert CliRunner().invoke(cli, ["validate", str(path)]).exit_code == 0
+
+
+@pytest.mark.parametrize("path", INVALID, ids=lambda p: p.stem)
+def test_invalid_example_gives_exactly_its_expected_results(path: Path, kb: Graph):
+    expected = expected_results(path)
+    assert expected, f"{path.name} states no '# expect:' line"
+    outcome = validate([path], kb)
+    assert {(r.shape, r.component) for r in outcome.results} == expected
+    assert CliRunner().invoke(cli, ["validate", str(path)]).exit_code == 1
+
+
+def test_warnings_fail_only_when_asked():
+    path = DATA / "valid" / "coded-diabetes-warning-only.ttl"
+    assert CliRunner().invoke(cli, ["validate", str(path)]).exit_code == 0
+    assert CliRunner().invoke(cli, ["validate", str(path), "--fail-on", "warning"]).exit_code == 1
+
+
+def test_a_coded_condition_is_typed_through_the_code_hierarchy(kb: Graph):
+    outcome = validate([DATA / "valid" / "coded-diabetes-warning-only.ttl"], kb)
+    assert [(r.shape, r.severity) for r in outcome.results] == [("mesokg:PlannedSessionShape-relative", "Warning")]
+
+
+def test_turtle_output_is_a_validation_report():
+    path = DATA / "invalid" / "missing-birth-date.ttl"
+    result = CliRunner().invoke(cli, ["validate", str(path), "-f", "turtle"])
+    report = Graph().parse(data=result.output, format="turtle")
+    (node,) = report.subjects(RDF.type, SH.ValidationReport)
+    assert (node, SH.conforms, None) in report
+    assert len(list(report.subjects(RDF.type, SH.ValidationResult))) == 1
+
+
+def test_text_output_groups_by_patient():
+    result = CliRunner().invoke(cli, ["validate", str(DATA / "invalid"), "-f", "text"])
+    assert result.exit_code == 1
+    assert "patient https://example.org/clinic/q" in result.output
+    assert "VIOLATION mesokg:PatientShape-birthDate" in result.output
+
+
+def bad_inputs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    cases = {
+        "missing": (tmp_path / "missing.ttl", "file not found"),
+        "empty": (tmp_path / "empty.ttl", "empty file"),
+        "malformed": (tmp_path / "malformed.ttl", "malformed.ttl:2"),
+        "not-utf8": (tmp_path / "latin1.ttl", "not UTF-8"),
+        "wrong-format": (tmp_path / "table.ttl", "malformed Turtle"),
+        "json-not-rdf": (tmp_path / "data.json", "no RDF statements"),
+    }
+    cases["empty"][0].write_text("")
+    cases["malformed"][0].write_text("@prefix ex: <https://example.org/> .\nex:a ex:b .\n")
+    cases["not-utf8"][0].write_bytes(b'<urn:a> <urn:b> "caf\xe9" .\n')
+    cases["wrong-format"][0].write_text("name,birth date\nAnna,1990-01-01\n")
+    cases["json-not-rdf"][0].write_text('{"name": "Anna"}')
+    return cases
+
+
+@pytest.mark.parametrize("case", ["missing", "empty", "malformed", "not-utf8", "wrong-format", "json-not-rdf"])
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, case: str):
+    path, fragment = bad_inputs(tmp_path)[case]
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mesokg: error: ") and fragment in lines[0], result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_one_bad_file_does_not_hide_the_others(tmp_path: Path):
+    bad = tmp_path / "bad.ttl"
+    bad.write_text("@prefix ex: <https://example.org/> .\nex:a ex:b .\n")
+    good = DATA / "invalid" / "missing-birth-date.ttl"
+    result = CliRunner().invoke(cli, ["validate", str(bad), str(good)])
+    assert result.exit_code == 2
+    assert "mesokg:PatientShape-birthDate" in result.output
+    assert "bad.ttl:2" in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["nt", "json-ld", "xml"])
+def test_other_rdf_syntaxes(tmp_path: Path, fmt: str, kb: Graph):
+    source = Graph().parse(DATA / "invalid" / "missing-birth-date.ttl")
+    suffix = {"nt": ".nt", "json-ld": ".jsonld", "xml": ".rdf"}[fmt]
+    path = tmp_path / f"patient{suffix}"
+    source.serialize(path, format=fmt)
+    outcome = validate([path], kb)
+    assert {(r.shape, r.component) for r in outcome.results} == {
+        ("mesokg:PatientShape-birthDate", "sh:MinCountConstraintComponent")
+    }
