@@ -138,3 +138,64 @@ def test_other_rdf_syntaxes(tmp_path: Path, fmt: str, kb: Graph):
     assert {(r.shape, r.component) for r in outcome.results} == {
         ("mesokg:PatientShape-birthDate", "sh:MinCountConstraintComponent")
     }
+
+
+KB_SHAPES = Path(__file__).resolve().parents[1] / "ontology" / "shapes" / "kb.shacl.ttl"
+
+
+def kb_shapes() -> Graph:
+    return Graph().parse(KB_SHAPES, format="turtle")
+
+
+def test_knowledge_base_conforms_to_its_integrity_shapes(built_graph: Graph):
+    conforms, _, text = pyshacl.validate(built_graph, shacl_graph=kb_shapes(), meta_shacl=True, inference="none")
+    assert conforms, text
+
+
+@pytest.mark.parametrize(
+    ("bad", "shape"),
+    [
+        ("contraindication-without-strength-violation", "ContraindicationShape-strength"),
+        ("assertion-without-provenance-violation", "AssertionShape-source"),
+        ("treatment-without-ingredient-violation", "TreatmentShape-ingredient"),
+        ("treatment-without-procedure-violation", "TreatmentShape-procedure"),
+        ("indication-qualifier-violation", "IndicationShape-evidenceLevel"),
+        ("adverse-effect-qualifier-violation", "AdverseEffectShape-frequency"),
+        ("assertion-subject-violation", "AssertionShape-subject"),
+    ],
+)
+def test_integrity_shapes_fire_on_bad_examples(built_graph: Graph, bad: str, shape: str):
+    graph = Graph()
+    for triple in built_graph:
+        graph.add(triple)
+    graph.parse(DATA / "checks" / f"{bad}.ttl", format="turtle")
+    _, report, _ = pyshacl.validate(graph, shacl_graph=kb_shapes(), inference="none")
+    fired = {str(s) for s in report.objects(None, SH.sourceShape)}
+    assert f"https://w3id.org/mesokg/{shape}" in fired
+
+
+def test_integrity_shapes_are_named_with_severity_and_message():
+    shapes = kb_shapes()
+    for kind in (SH.NodeShape, SH.PropertyShape):
+        for shape in shapes.subjects(RDF.type, kind):
+            for needed in (SH.name, SH.severity, SH.message):
+                assert (shape, needed, None) in shapes, f"{shape} lacks {needed}"
+
+
+def test_text_output_gives_the_reason_chain_of_clinical_results():
+    path = DATA / "invalid" / "lidocaine-allergy-and-anticoagulant.ttl"
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert (
+        "because allergy lidocaine: absolute contraindication in mesokg:amide-local-anaesthetic-hypersensitivity"
+        in (result.output)
+    )
+    assert "because medication warfarin: relative contraindication in mesokg:anticoagulant-therapy" in result.output
+
+
+def test_syntax_error_names_line_and_column(tmp_path: Path):
+    path = tmp_path / "bad.ttl"
+    path.write_text("@prefix ex: <https://example.org/> .\nex:a ex:b .\n")
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert "bad.ttl:2:10: malformed Turtle: objectList expected" in result.stderr

@@ -76,13 +76,27 @@ def parse_rdf(graph: Graph, path: Path, rdf_format: str) -> None:
     try:
         graph.parse(data=text, format=rdf_format, publicID=path.resolve().as_uri())
     except BadSyntax as error:
-        raise InputError(located(path, f"malformed {shown}: {error.message}", error.lines + 1)) from None
+        raise InputError(located(path, f"malformed {shown}: {_why(error)}", *_position(error))) from None
     except Exception as error:  # rdflib raises several unrelated types for bad input
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InputError(located(path, f"malformed {shown}: {first}")) from None
 
 
 MAPPINGS_DIR = "mappings"
+
+
+def _position(error: BadSyntax) -> tuple[int, int | None]:
+    """1-based line and column of a Turtle syntax error."""
+    text = error._str.decode("utf-8", "replace") if isinstance(error._str, bytes) else str(error._str)
+    offset = min(error._i, len(text))
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _why(error: BadSyntax) -> str:
+    """The parser's reason, without its multi-line excerpt."""
+    message = str(error.message)
+    start = message.find("Bad syntax (")
+    return message[start + len("Bad syntax (") : message.find(")", start)] if start >= 0 else message.splitlines()[0]
 
 
 def load_sources(source_dir: Path | None = None) -> Graph:

@@ -42,6 +42,13 @@ class Reason:
     assertion: str
     rationale: str | None
 
+    def describe(self) -> str:
+        via = f" via {compact(self.via)}" if self.via else ""
+        return (
+            f"{self.kind} {self.conceptLabel}: {self.strength} contraindication in "
+            f"{compact(self.contraindicatedIn)}{via} (source: {self.source})"
+        )
+
 
 @dataclass
 class Finding:
@@ -101,15 +108,23 @@ def screen(
         for treated, session in sessions:
             finding = Finding(str(treated), label_of(graph, treated), "none")
             for strength, status in STRENGTHS:
-                rows = graph.query(query, initBindings={"this": session, "contraindicationStrength": m(strength)})
-                for row in rows:
-                    finding.reasons.append(_reason(graph, row, strength))
-                    if STATUS_ORDER[status] > STATUS_ORDER[finding.status]:
-                        finding.status = status
-            finding.reasons = sorted(set(finding.reasons), key=lambda r: (r.strength, r.kind, r.concept, r.assertion))
+                reasons = session_reasons(graph, session, strength, query)
+                finding.reasons.extend(reasons)
+                if reasons and STATUS_ORDER[status] > STATUS_ORDER[finding.status]:
+                    finding.status = status
             screened.findings.append(finding)
         outcome.patients.append(screened)
     return outcome
+
+
+def session_reasons(graph: Graph, session, strength: str, query: str | None = None) -> list[Reason]:
+    """Every reason the clinical rule gives for contraindicating the session's treatment at `strength`."""
+    rows = graph.query(
+        query or rule_query(patient_shapes()),
+        initBindings={"this": session, "contraindicationStrength": m(strength)},
+    )
+    reasons = {_reason(graph, row, strength) for row in rows}
+    return sorted(reasons, key=lambda r: (r.kind, r.concept, r.contraindicatedIn, r.assertion))
 
 
 def _sessions_to_screen(graph: Graph, patient: URIRef, given: URIRef | None) -> list[tuple[URIRef, object]]:
@@ -155,10 +170,6 @@ def format_text(outcome: ScreenOutcome) -> str:
         for finding in screened.findings:
             lines.append(f"  {finding.status.upper():<15} {finding.treatmentLabel}")
             for r in finding.reasons:
-                via = f" via {compact(r.via)}" if r.via else ""
-                lines.append(
-                    f"    - {r.kind} {r.conceptLabel}: {r.strength} contraindication in "
-                    f"{compact(r.contraindicatedIn)}{via} (source: {r.source})"
-                )
+                lines.append(f"    - {r.describe()}")
         lines.append("")
     return "\n".join(lines)

@@ -29,6 +29,7 @@ class ValidationResult:
     message: str
     value: str | None = None
     path: str | None = None
+    reasons: tuple[str, ...] = ()
 
 
 @dataclass
@@ -90,8 +91,9 @@ def validate(paths: list[Path] | tuple[Path, ...], kb: Graph | None = None) -> V
     if not inputs.files:
         return ValidationOutcome(conforms=False, errors=inputs.errors)
     type_coded_conditions(data)
+    shapes = patient_shapes()
     conforms, report, _ = pyshacl.validate(
-        data, shacl_graph=patient_shapes(), advanced=True, inference="none", allow_warnings=True
+        data, shacl_graph=shapes, advanced=True, inference="none", allow_warnings=True
     )
     results = []
     nested = set(report.objects(None, SH.detail))
@@ -112,16 +114,26 @@ def validate(paths: list[Path] | tuple[Path, ...], kb: Graph | None = None) -> V
                 message=str(report.value(node, SH.resultMessage) or ""),
                 value=_term(report.value(node, SH.value), data),
                 path=_term(report.value(node, SH.resultPath)),
+                reasons=_reason_chain(data, shapes, report.value(node, SH.sourceShape), focus),
             )
         )
     results.sort(key=lambda r: (r.patient or "", r.focus, r.shape, r.component, r.value or ""))
     return ValidationOutcome(bool(conforms), results, report, inputs.errors, inputs.files)
 
 
+def _reason_chain(data: Graph, shapes: Graph, shape, focus) -> tuple[str, ...]:
+    """For a result of the clinical rule, the reasons behind it (the rule that `mesokg screen` runs)."""
+    strength = shapes.value(shape, URIRef(MESOKG + "contraindicationStrength"))
+    if strength is None:
+        return ()
+    from mesokg.screen import rule_query, session_reasons
+
+    reasons = session_reasons(data, focus, str(strength).rsplit("/", 1)[-1], rule_query(shapes))
+    return tuple(r.describe() for r in reasons)
+
+
 def format_text(outcome: ValidationOutcome) -> str:
     lines = []
-    for error in outcome.errors:
-        lines.append(f"error: {error}")
     if outcome.files:
         lines.append(
             f"{len(outcome.files)} file(s) validated: "
@@ -135,4 +147,5 @@ def format_text(outcome: ValidationOutcome) -> str:
         where = f" at {result.focus}" if result.focus != result.patient else ""
         value = f" [value: {result.value}]" if result.value and result.value != result.focus else ""
         lines.append(f"  {result.severity.upper()} {result.shape}{where}: {result.message}{value}")
+        lines.extend(f"      because {reason}" for reason in result.reasons)
     return "\n".join(lines).lstrip("\n") + "\n"
