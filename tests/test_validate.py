@@ -38,7 +38,7 @@ def test_every_shape_is_named_described_with_severity_and_message():
         assert (shape, SH.message, None) in shapes, f"{shape} has no sh:message"
         if (shape, RDF.type, SH.SPARQLConstraint) not in shapes:
             assert (shape, SH.name, None) in shapes, f"{shape} has no sh:name"
-        if (shape, RDF.type, SH.NodeShape) in shapes:
+        if (shape, RDF.type, SH.SPARQLConstraint) not in shapes:
             assert (shape, SH.description, None) in shapes, f"{shape} has no sh:description"
 
 
