@@ -36,6 +36,15 @@ source_option = click.option(
 )
 
 
+data_option = click.option(
+    "--data",
+    "data_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="RDF data (Turtle, N-Triples, JSON-LD, RDF/XML; a file or a directory) to add to the graph. Repeatable.",
+)
+
+
 @click.group(cls=MesokgGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mesokg")
 def cli() -> None:
@@ -148,13 +157,7 @@ def check_command(source_dir: Path | None) -> None:
     show_default=True,
     help="json and xml are the W3C SPARQL 1.1 result formats; turtle is for CONSTRUCT and DESCRIBE.",
 )
-@click.option(
-    "--data",
-    "data_files",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="An RDF file (Turtle, N-Triples, JSON-LD, RDF/XML) to add to the graph. Repeatable.",
-)
+@data_option
 @source_option
 def query_command(
     name_or_file: str, params: tuple[str, ...], fmt: str, data_files: tuple[Path, ...], source_dir: Path | None
@@ -186,13 +189,7 @@ def queries_command() -> None:
 @cli.command(name="serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=7878, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free one).")
-@click.option(
-    "--data",
-    "data_files",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="An RDF file to serve with the graph. Repeatable.",
-)
+@data_option
 @click.option(
     "--timeout",
     "timeout_s",
@@ -220,6 +217,17 @@ def serve_command(
         endpoint.serve_forever()
     except KeyboardInterrupt:
         pass
+
+
+def finish(errors: list[MesokgError], flagged: bool) -> None:
+    """After the results are printed: one stderr line per unreadable input, then the exit code
+    (2 if any input could not be read, else 1 if anything was flagged, else 0)."""
+    for error in errors:
+        click.echo(f"mesokg: error: {error}", err=True)
+    if errors:
+        raise click.exceptions.Exit(2)
+    if flagged:
+        raise click.exceptions.Exit(1)
 
 
 @cli.command(name="validate")
@@ -257,12 +265,7 @@ def validate_command(files: tuple[Path, ...], fmt: str, fail_on: str, source_dir
             click.echo(outcome.report.serialize(format="turtle"), nl=False)
     else:
         click.echo(format_text(outcome), nl=False)
-    for error in outcome.errors:
-        click.echo(f"mesokg: error: {error}", err=True)
-    if outcome.errors:
-        raise click.exceptions.Exit(2)
-    if outcome.fails(fail_on):
-        raise click.exceptions.Exit(1)
+    finish(outcome.errors, outcome.fails(fail_on))
 
 
 @cli.command(name="screen")
@@ -287,12 +290,7 @@ def screen_command(files: tuple[Path, ...], treatment: str | None, fmt: str, sou
         click.echo(json.dumps(outcome.as_dict(), indent=2))
     else:
         click.echo(format_text(outcome), nl=False)
-    for error in outcome.errors:
-        click.echo(f"mesokg: error: {error}", err=True)
-    if outcome.errors:
-        raise click.exceptions.Exit(2)
-    if outcome.flagged:
-        raise click.exceptions.Exit(1)
+    finish(outcome.errors, outcome.flagged)
 
 
 def main() -> None:

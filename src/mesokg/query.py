@@ -148,13 +148,12 @@ def parse_params(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
 
 
 def load_data(graph: Graph, paths: list[Path] | tuple[Path, ...]) -> Graph:
-    """Add RDF files (format guessed from the extension, Turtle otherwise) to `graph`."""
-    from rdflib.util import guess_format
+    """Add RDF files or directories to `graph`; the first unreadable input is an InputError."""
+    from mesokg.inputs import read_inputs
 
-    from mesokg.graph import parse_rdf
-
-    for path in paths:
-        parse_rdf(graph, Path(path), guess_format(str(path)) or "turtle")
+    inputs = read_inputs(paths, graph)
+    if inputs.errors:
+        raise inputs.errors[0]
     return graph
 
 
