@@ -293,5 +293,52 @@ def screen_command(files: tuple[Path, ...], treatment: str | None, fmt: str, sou
     finish(outcome.errors, outcome.flagged)
 
 
+@cli.command(name="lookup")
+@click.argument("text")
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@source_option
+def lookup_command(text: str, fmt: str, source_dir: Path | None) -> None:
+    """Find what a clinical code (SNOMEDCT:77386006, ICD10CM:E11.65, ICD11:5A11, ATC:B01AA03, MESH:..., CHEBI:...),
+    an IRI or CURIE, or a label or synonym (any case) names in the graph, with the concept's codes.
+
+    A code below a mapped code resolves through its terminology's hierarchy (ICD10CM:E11.65 -> the concept
+    mapped to ICD10CM:E11). Exit codes: 0 found, 1 names nothing, 2 an invalid code or unknown code system.
+    """
+    from mesokg.lookup import format_text, lookup
+
+    hits = lookup(build_graph(source_dir), text)
+    if fmt == "json":
+        click.echo(json.dumps({"query": text, "concepts": [hit.as_dict() for hit in hits]}, indent=2))
+    else:
+        click.echo(format_text(text, hits))
+    if not hits:
+        raise click.exceptions.Exit(1)
+
+
+@cli.command(name="export-sssom")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="File to write (written whole or not at all); standard output if not given.",
+)
+@source_option
+def export_sssom_command(output: Path | None, source_dir: Path | None) -> None:
+    """Write every mapping of ontology/mappings as one SSSOM/TSV mapping set.
+
+    Exit codes: 0 written, 2 a malformed mapping file or an unwritable output.
+    """
+    from mesokg.export import merged_sssom
+    from mesokg.graph import write_atomically
+
+    text = merged_sssom(source_dir)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_atomically(output, text)
+        click.echo(f"wrote {output}", err=True)
+
+
 def main() -> None:
     cli(prog_name="mesokg")

@@ -163,6 +163,26 @@ def write_outputs(graph: Graph, out_dir: Path, basename: str = "mesokg") -> list
     return written
 
 
+def write_atomically(path: Path, text: str) -> None:
+    """Write `text` to `path` whole or not at all: into a temporary file beside it, then moved into place."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(located(path, "cannot write output: is a directory"))
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent if str(path.parent) else ".")
+    except OSError as error:
+        raise InputError(located(path, f"cannot write output: {error.strerror or error}")) from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except OSError as error:
+        raise InputError(located(path, f"cannot write output: {error.strerror or error}")) from None
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
 STATS_QUERY = """
 PREFIX mesokg: <https://w3id.org/mesokg/>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>

@@ -94,30 +94,85 @@ def read_inputs(paths: list[Path] | tuple[Path, ...], graph: Graph | None = None
     return inputs
 
 
-def type_coded_conditions(graph: Graph) -> int:
-    """Give each untyped condition that carries a clinical code (mesokg:code) the class its code resolves to.
+def resolve_record_codes(graph: Graph) -> int:
+    """Turn the clinical codes (mesokg:code) of patient records into the graph's concepts; returns how many
+    records were resolved.
 
-    Codes resolve through their code system's hierarchy (ICD10CM:E11.65 -> type 2 diabetes mellitus); a
-    code that resolves to nothing is left alone, and the shapes report the condition as unknown.
+    - a condition (untyped, or typed only outside the condition hierarchy) gets the class its code resolves to
+      (ICD10CM:E11.65 -> type 2 diabetes mellitus), for each of its codes;
+    - a medication use without mesokg:medication gets the substance its code resolves to (ATC:B01AA03 ->
+      warfarin); a code that resolves only to a class of substances (ATC:B01AE07 -> anticoagulants, through
+      ATC B01AE) names the coded drug itself, typed with that class, so a class-wide contraindication applies;
+    - an allergy record without mesokg:substance gets the substance or class of substances its code names.
+    A code that resolves to nothing is left alone: the shapes then report the record as incomplete.
     """
-    from mesokg.resolve import ResolutionError, resolve
+    resolver = _CodeResolver(graph)
+    code = URIRef(MESOKG + "code")
+    resolved = 0
+    for node in sorted(set(graph.subjects(code, None)), key=str):
+        codes = sorted(graph.objects(node, code), key=str)
+        types = set(graph.objects(node, RDF.type))
+        if URIRef(MESOKG + "MedicationUse") in types:
+            resolved += _resolve_substance(graph, resolver, node, codes, URIRef(MESOKG + "medication"), True)
+        elif URIRef(MESOKG + "AllergyRecord") in types:
+            resolved += _resolve_substance(graph, resolver, node, codes, URIRef(MESOKG + "substance"), False)
+        elif (None, URIRef(MESOKG + "hasCondition"), node) in graph and not types & resolver.members("condition"):
+            classes = {c for c in (resolver.resolve(x, "condition") for x in codes) if c is not None}
+            for cls in classes:
+                graph.add((node, RDF.type, cls))
+            resolved += bool(classes)
+    return resolved
 
-    code_property = URIRef(MESOKG + "code")
-    condition = URIRef(MESOKG + "Condition")
-    typed = 0
-    for node, code in list(graph.subject_objects(code_property)):
-        if any(
-            (t, RDFS.subClassOf, None) in graph and _below(graph, t, condition) for t in graph.objects(node, RDF.type)
-        ):
+
+def _resolve_substance(graph: Graph, resolver: _CodeResolver, node, codes, link: URIRef, name_the_drug: bool) -> int:
+    if graph.value(node, link) is not None:
+        return 0
+    substances = {c for c in (resolver.resolve(x, "substance") for x in codes) if c is not None}
+    if substances:
+        for substance in substances:  # two different substances: the shapes report the record
+            graph.add((node, link, substance))
+        return 1
+    for coded in codes:
+        cls = resolver.resolve(coded, "role")
+        if cls is None:
             continue
-        try:
-            concept = resolve(graph, compact(str(code)), "condition")
-        except ResolutionError:
-            continue
-        graph.add((node, RDF.type, concept))
-        typed += 1
-    return typed
+        if name_the_drug:
+            graph.add((node, link, coded))
+            graph.add((coded, RDF.type, cls))
+            for label in graph.objects(node, RDFS.label):
+                graph.add((coded, RDFS.label, label))
+        else:
+            graph.add((node, link, cls))
+        return 1
+    return 0
 
 
-def _below(graph: Graph, cls: URIRef, top: URIRef) -> bool:
-    return top in set(graph.transitive_objects(cls, RDFS.subClassOf)) and cls != top
+class _CodeResolver:
+    """Code -> concept of a kind, with the candidate sets and answers computed once per graph."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self._members: dict[str, set[URIRef]] = {}
+        self._answers: dict[tuple[str, str], URIRef | None] = {}
+
+    def members(self, kind: str) -> set[URIRef]:
+        if kind not in self._members:
+            from mesokg.resolve import candidates
+
+            self._members[kind] = set(candidates(self.graph, kind))
+        return self._members[kind]
+
+    def resolve(self, code, kind: str) -> URIRef | None:
+        from mesokg.resolve import CODE, GRAPH_PREFIXES, ResolutionError, resolve_code
+
+        key = (str(code), kind)
+        if key not in self._answers:
+            match = CODE.fullmatch(compact(str(code)))
+            answer = None
+            if match and match.group(1) not in GRAPH_PREFIXES:
+                try:
+                    answer = resolve_code(self.graph, match.group(1), match.group(2), self.members(kind), kind)
+                except ResolutionError:
+                    answer = None
+            self._answers[key] = answer
+        return self._answers[key]

@@ -66,7 +66,7 @@ def resolve(graph: Graph, value: str, kind: str = "concept", name: str = "value"
     members = set(pool)
     code = CODE.fullmatch(text)
     if code and code.group(1) not in GRAPH_PREFIXES and not text.startswith(("http://", "https://", "urn:", "<")):
-        return _by_code(graph, code.group(1), code.group(2), members, kind, name)
+        return resolve_code(graph, code.group(1), code.group(2), members, kind, name)
     iri = _as_iri(text)
     if iri is not None:
         if iri in members:
@@ -101,19 +101,38 @@ def resolve(graph: Graph, value: str, kind: str = "concept", name: str = "value"
 # prefixes whose IRIs name concepts of the graph itself; every other prefix is a code system
 GRAPH_PREFIXES = frozenset({"mesokg"})
 CODE = re.compile(r"([A-Za-z][A-Za-z0-9_.-]*):(\S+)")
-MATCH_PROPERTIES = (SKOS.exactMatch, SKOS.closeMatch, SKOS.narrowMatch, SKOS.broadMatch)
+# a record coded X has concept C when C exactMatch/closeMatch X, or when X is narrower than C (C narrowMatch X);
+# C broadMatch X says X is broader than C, so a record coded X need not have C: not followed
+MATCH_PROPERTIES = (SKOS.exactMatch, SKOS.closeMatch, SKOS.narrowMatch)
 
 
-def _by_code(graph: Graph, prefix: str, local: str, members: set[URIRef], kind: str, name: str) -> URIRef:
-    """The concept mapped (skos:*Match) to a clinical code, or to its nearest mapped ancestor in the code
-    system's hierarchy (ICD10CM:E11.65 -> the concept mapped to ICD10CM:E11)."""
+def code_lineage(prefix: str, local: str, name: str = "value") -> list[str]:
+    """The code and the codes above it in its terminology, nearest first; an invalid code is an error."""
     code = f"{prefix}:{local}"
     if prefix not in prefix_map():
         raise ResolutionError(f"{name}={code!r}: no concept of the graph is mapped to the {prefix} code system")
     system = code_system(prefix)
     if system is not None and not system.is_valid(local):
         raise ResolutionError(f"{name}={code!r} is not a valid {system.name} code")
-    lineage = [local, *(system.ancestors(local) if system is not None else [])]
+    return [local, *(system.ancestors(local) if system is not None else [])]
+
+
+def concepts_for_code(graph: Graph, prefix: str, local: str, name: str = "value") -> tuple[str, list[URIRef]]:
+    """The nearest code in the lineage of prefix:local that some concept is mapped to (exact, close or
+    narrower), with those concepts; ("", []) when none is."""
+    for step in code_lineage(prefix, local, name):
+        target = URIRef(prefix_map()[prefix] + step)
+        mapped = sorted({c for p in MATCH_PROPERTIES for c in graph.subjects(p, target)})
+        if mapped:
+            return step, mapped
+    return "", []
+
+
+def resolve_code(graph: Graph, prefix: str, local: str, members: set[URIRef], kind: str, name: str = "value") -> URIRef:
+    """The concept mapped (exact, close or narrower match) to a clinical code, or to its nearest mapped
+    ancestor in the code system's hierarchy (ICD10CM:E11.65 -> the concept mapped to ICD10CM:E11)."""
+    code = f"{prefix}:{local}"
+    lineage = code_lineage(prefix, local, name)
     for step in lineage:
         target = URIRef(prefix_map()[prefix] + step)
         mapped = sorted({c for p in MATCH_PROPERTIES for c in graph.subjects(p, target)} & members)
@@ -122,7 +141,22 @@ def _by_code(graph: Graph, prefix: str, local: str, members: set[URIRef], kind: 
         if mapped:
             listed = "; ".join(str(Candidate(c, label_of(graph, c))) for c in mapped)
             raise ResolutionError(f"{name}={code!r} is mapped (as {prefix}:{step}) to {len(mapped)} {kind}s: {listed}")
-    raise ResolutionError(f"{name}={code!r}: no {kind} of the graph is mapped to this code or any code above it")
+    raise ResolutionError(
+        f"{name}={code!r}: no {kind} of the graph is mapped to this code or any code above it"
+        + _nearest(graph, prefix, lineage)
+    )
+
+
+def _nearest(graph: Graph, prefix: str, lineage: list[str]) -> str:
+    """A hint naming the nearest code of the lineage that has some mapping the resolution could not use."""
+    for step in lineage:
+        target = URIRef(prefix_map()[prefix] + step)
+        for predicate, verb in ((SKOS.broadMatch, "is broader than"), *((p, "is mapped to") for p in MATCH_PROPERTIES)):
+            related = sorted(graph.subjects(predicate, target))
+            if related:
+                listed = "; ".join(str(Candidate(c, label_of(graph, c))) for c in related)
+                return f"; nearest mapped code: {prefix}:{step}, which {verb} {listed}"
+    return ""
 
 
 def _as_iri(text: str) -> URIRef | None:

