@@ -340,5 +340,36 @@ def export_sssom_command(output: Path | None, source_dir: Path | None) -> None:
         click.echo(f"wrote {output}", err=True)
 
 
+@cli.command(name="import-fhir")
+@click.argument("bundle", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Turtle file to write (written whole or not at all); standard output if not given.",
+)
+@source_option
+def import_fhir_command(bundle: Path, output: Path | None, source_dir: Path | None) -> None:
+    """Read an HL7 FHIR R4 Bundle (JSON) into mesokg's patient model, as Turtle.
+
+    Patient, Condition (active), MedicationStatement / MedicationRequest, AllergyIntolerance, pregnancy and
+    breastfeeding status Observations, and planned Procedure / ServiceRequest become patient records; their
+    clinical codes are kept (mesokg:code) and resolved to the graph's concepts where mapped.
+    Exit codes: 0 written, 2 malformed bundle (the message names the JSON path) or unwritable output.
+    """
+    from mesokg.fhir import import_bundle
+    from mesokg.graph import write_atomically
+
+    if output is not None and output.exists() and bundle.exists() and output.resolve() == bundle.resolve():
+        raise MesokgError(f"{output}: refusing to overwrite the input bundle with its import")
+    text = import_bundle(bundle, build_graph(source_dir)).serialize(format="turtle")
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_atomically(output, text)
+        click.echo(f"wrote {output}", err=True)
+
+
 def main() -> None:
     cli(prog_name="mesokg")

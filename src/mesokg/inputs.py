@@ -1,8 +1,8 @@
 """Reading patient data: RDF files in any common syntax, several files or directories at once.
 
 Every bad file becomes an InputError naming the file (and line where the parser gives one); the good
-files are still read, so that one bad file does not hide the results of the others. FHIR bundles will
-slot in here as one more reader.
+files are still read, so that one bad file does not hide the results of the others. A JSON file that is
+an HL7 FHIR R4 Bundle is read by mesokg.fhir into the same patient model; any other JSON is JSON-LD.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, RDFS
 
 from mesokg.errors import InputError, located
+from mesokg.fhir import bundle_to_graph, looks_like_fhir
 from mesokg.graph import parse_rdf
 from mesokg.prefixes import compact
 
@@ -81,7 +82,11 @@ def read_inputs(paths: list[Path] | tuple[Path, ...], graph: Graph | None = None
             continue
         single = Graph()
         try:
-            parse_rdf(single, path, detect_format(path, head))
+            if looks_like_fhir(head):
+                treatments = set(inputs.graph.subjects(RDF.type, URIRef(MESOKG + "Treatment"))) or None
+                single = bundle_to_graph(path, treatments)
+            else:
+                parse_rdf(single, path, detect_format(path, head))
         except InputError as error:
             inputs.errors.append(error)
             continue
@@ -169,7 +174,9 @@ class _CodeResolver:
         if key not in self._answers:
             match = CODE.fullmatch(compact(str(code)))
             answer = None
-            if match and match.group(1) not in GRAPH_PREFIXES:
+            if isinstance(code, URIRef) and code in self.members(kind):
+                answer = code  # a record coded with a concept of the graph itself (FHIR system mesokg)
+            elif match and match.group(1) not in GRAPH_PREFIXES:
                 try:
                     answer = resolve_code(self.graph, match.group(1), match.group(2), self.members(kind), kind)
                 except ResolutionError:

@@ -149,11 +149,12 @@ def parse_params(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
 
 def load_data(graph: Graph, paths: list[Path] | tuple[Path, ...]) -> Graph:
     """Add RDF files or directories to `graph`; the first unreadable input is an InputError."""
-    from mesokg.inputs import read_inputs
+    from mesokg.inputs import read_inputs, resolve_record_codes
 
     inputs = read_inputs(paths, graph)
     if inputs.errors:
         raise inputs.errors[0]
+    resolve_record_codes(graph)
     return graph
 
 

