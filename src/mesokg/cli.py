@@ -36,6 +36,33 @@ source_option = click.option(
 )
 
 
+store_option = click.option(
+    "--store",
+    "store_path",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Keep the knowledge graph and the patient data in this on-disk store (created if missing); files "
+    "given are added to it, each replacing an earlier load of the same file content.",
+)
+
+
+def fingerprint_of(source_dir: Path | None) -> str:
+    from mesokg.graph import source_fingerprint
+
+    return source_fingerprint(source_dir)
+
+
+def progress_bar(enabled: bool):
+    """A progress callback printing one line per loaded file on a terminal's stderr; None when not a tty."""
+    if not enabled:
+        return None
+
+    def report(path: Path) -> None:
+        click.echo(f"loaded {path}", err=True)
+
+    return report
+
+
 data_option = click.option(
     "--data",
     "data_files",
@@ -231,7 +258,7 @@ def finish(errors: list[MesokgError], flagged: bool) -> None:
 
 
 @cli.command(name="validate")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "-f",
     "--format",
@@ -248,16 +275,33 @@ def finish(errors: list[MesokgError], flagged: bool) -> None:
     show_default=True,
     help="The least severe result that makes the exit code 1.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "sparql", "pyshacl"]),
+    default="auto",
+    show_default=True,
+    help="sparql: the shapes compiled to SPARQL in an embedded store (fast); pyshacl: the reference engine; "
+    "auto: sparql unless the shapes use a feature it does not evaluate.",
+)
+@store_option
 @source_option
-def validate_command(files: tuple[Path, ...], fmt: str, fail_on: str, source_dir: Path | None) -> None:
-    """SHACL-validate patient records (files or directories; Turtle, N-Triples, JSON-LD, RDF/XML) with pySHACL.
+def validate_command(
+    files: tuple[Path, ...], fmt: str, fail_on: str, engine: str, store_path: Path | None, source_dir: Path | None
+) -> None:
+    """SHACL-validate patient records (files or directories; Turtle, N-Triples, JSON-LD, RDF/XML, FHIR R4
+    Bundles in JSON). With --store, every patient in the store is validated, the given files added first.
 
     Exit codes: 0 conforms (warnings allowed unless --fail-on warning), 1 does not, 2 an input could not
     be read (the others are still validated and reported).
     """
     from mesokg.validate import format_text, validate
 
-    outcome = validate(files, build_graph(source_dir))
+    if not files and store_path is None:
+        raise MesokgError("give patient files or directories to validate (or --store with a filled store)")
+    kb = build_graph(source_dir)
+    outcome = validate(files, kb, engine, store_path, fingerprint_of(source_dir), progress_bar(store_path is not None))
+    if outcome.note:
+        click.echo(f"mesokg: note: {outcome.note}", err=True)
     if fmt == "json":
         click.echo(json.dumps(outcome.as_dict(), indent=2))
     elif fmt == "turtle":
@@ -269,23 +313,46 @@ def validate_command(files: tuple[Path, ...], fmt: str, fail_on: str, source_dir
 
 
 @cli.command(name="screen")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "--treatment",
     default=None,
     help="Screen every patient for this treatment (IRI, CURIE or label) instead of their planned sessions.",
 )
 @click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--engine",
+    type=click.Choice(["sparql", "rdflib"]),
+    default="sparql",
+    show_default=True,
+    help="sparql: the clinical rule once for all sessions in an embedded store; rdflib: session by session "
+    "(the reference).",
+)
+@store_option
 @source_option
-def screen_command(files: tuple[Path, ...], treatment: str | None, fmt: str, source_dir: Path | None) -> None:
+def screen_command(
+    files: tuple[Path, ...],
+    treatment: str | None,
+    fmt: str,
+    engine: str,
+    store_path: Path | None,
+    source_dir: Path | None,
+) -> None:
     """Screen patients: for each planned treatment, contraindicated / caution / none, with every reason.
+    With --store, every patient in the store is screened, the given files added first.
 
     Exit codes: 0 no contraindication found, 1 some (absolute or relative), 2 an input could not be read
     or the treatment is unknown (the readable inputs are still screened and reported).
     """
     from mesokg.screen import format_text, screen
 
-    outcome = screen(files, build_graph(source_dir), treatment)
+    if not files and store_path is None:
+        raise MesokgError("give patient files or directories to screen (or --store with a filled store)")
+    if store_path is not None and engine != "sparql":
+        raise MesokgError("--store works with the sparql engine only")
+    kb = build_graph(source_dir)
+    progress = progress_bar(store_path is not None)
+    outcome = screen(files, kb, treatment, engine, store_path, fingerprint_of(source_dir), progress)
     if fmt == "json":
         click.echo(json.dumps(outcome.as_dict(), indent=2))
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -108,6 +109,18 @@ def load_sources(source_dir: Path | None = None) -> Graph:
     for path in files:
         parse_turtle(graph, path)
     return load_mappings(graph, files[0].parent / MAPPINGS_DIR)
+
+
+def source_fingerprint(source_dir: Path | None = None, materialise: bool = True) -> str:
+    """A digest of everything a build reads (sources, mappings, rules, the mesokg version): equal digests,
+    equal graphs. Lets a persistent store skip reloading a knowledge base it already holds."""
+    from mesokg import __version__
+
+    files = source_files(source_dir)
+    digest = hashlib.sha256(f"mesokg {__version__} materialise={materialise}\n".encode())
+    for path in [*files, *sorted((files[0].parent / MAPPINGS_DIR).glob("*.sssom.tsv")), *rule_files()]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def rule_files() -> list[Path]:

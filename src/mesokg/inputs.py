@@ -111,45 +111,84 @@ def resolve_record_codes(graph: Graph) -> int:
     - an allergy record without mesokg:substance gets the substance or class of substances its code names.
     A code that resolves to nothing is left alone: the shapes then report the record as incomplete.
     """
-    resolver = _CodeResolver(graph)
-    code = URIRef(MESOKG + "code")
-    resolved = 0
-    for node in sorted(set(graph.subjects(code, None)), key=str):
-        codes = sorted(graph.objects(node, code), key=str)
+    records = []
+    for node in sorted(set(graph.subjects(CODE, None)), key=str):
         types = set(graph.objects(node, RDF.type))
-        if URIRef(MESOKG + "MedicationUse") in types:
-            resolved += _resolve_substance(graph, resolver, node, codes, URIRef(MESOKG + "medication"), True)
-        elif URIRef(MESOKG + "AllergyRecord") in types:
-            resolved += _resolve_substance(graph, resolver, node, codes, URIRef(MESOKG + "substance"), False)
-        elif (None, URIRef(MESOKG + "hasCondition"), node) in graph and not types & resolver.members("condition"):
-            classes = {c for c in (resolver.resolve(x, "condition") for x in codes) if c is not None}
-            for cls in classes:
-                graph.add((node, RDF.type, cls))
-            resolved += bool(classes)
-    return resolved
+        kind = record_kind(types, (None, HAS_CONDITION, node) in graph)
+        if kind is None:
+            continue
+        link = graph.value(node, LINKS[kind]) if kind in LINKS else None
+        records.append(
+            CodedRecord(
+                node,
+                kind,
+                sorted(graph.objects(node, CODE), key=str),
+                types,
+                link is not None,
+                list(graph.objects(node, RDFS.label)),
+            )
+        )
+    triples = resolution_triples(records, _CodeResolver(graph))
+    for triple in triples:
+        graph.add(triple)
+    return len({t[0] for t in triples if t[0] in {r.node for r in records}})
 
 
-def _resolve_substance(graph: Graph, resolver: _CodeResolver, node, codes, link: URIRef, name_the_drug: bool) -> int:
-    if graph.value(node, link) is not None:
-        return 0
-    substances = {c for c in (resolver.resolve(x, "substance") for x in codes) if c is not None}
-    if substances:
-        for substance in substances:  # two different substances: the shapes report the record
-            graph.add((node, link, substance))
-        return 1
-    for coded in codes:
+CODE = URIRef(MESOKG + "code")
+HAS_CONDITION = URIRef(MESOKG + "hasCondition")
+LINKS = {"medication": URIRef(MESOKG + "medication"), "allergy": URIRef(MESOKG + "substance")}
+
+
+@dataclass
+class CodedRecord:
+    """A patient-record node that carries clinical codes: a condition, a medication use or an allergy."""
+
+    node: object
+    kind: str  # condition, medication, allergy
+    codes: list
+    types: set
+    linked: bool  # a medication use that names its substance already, an allergy that names its allergen
+    labels: list
+
+
+def record_kind(types: set, is_condition: bool) -> str | None:
+    if URIRef(MESOKG + "MedicationUse") in types:
+        return "medication"
+    if URIRef(MESOKG + "AllergyRecord") in types:
+        return "allergy"
+    return "condition" if is_condition else None
+
+
+def resolution_triples(records: list[CodedRecord], resolver: _CodeResolver) -> list[tuple]:
+    """The triples that state, in the graph's terms, what the records' codes mean (see resolve_record_codes)."""
+    triples: list[tuple] = []
+    for record in records:
+        if record.kind == "condition":
+            if record.types & resolver.members("condition"):
+                continue
+            classes = sorted({c for c in (resolver.resolve(x, "condition") for x in record.codes) if c is not None})
+            triples.extend((record.node, RDF.type, cls) for cls in classes)
+        elif not record.linked:
+            triples.extend(_substance_triples(record, resolver, LINKS[record.kind], record.kind == "medication"))
+    return triples
+
+
+def _substance_triples(record: CodedRecord, resolver: _CodeResolver, link: URIRef, name_the_drug: bool) -> list:
+    substances = sorted({c for c in (resolver.resolve(x, "substance") for x in record.codes) if c is not None})
+    if substances:  # two different substances: the shapes report the record
+        return [(record.node, link, substance) for substance in substances]
+    for coded in record.codes:
         cls = resolver.resolve(coded, "role")
         if cls is None:
             continue
-        if name_the_drug:
-            graph.add((node, link, coded))
-            graph.add((coded, RDF.type, cls))
-            for label in graph.objects(node, RDFS.label):
-                graph.add((coded, RDFS.label, label))
-        else:
-            graph.add((node, link, cls))
-        return 1
-    return 0
+        if not name_the_drug:
+            return [(record.node, link, cls)]
+        return [
+            (record.node, link, coded),
+            (coded, RDF.type, cls),
+            *((coded, RDFS.label, label) for label in record.labels),
+        ]
+    return []
 
 
 class _CodeResolver:

@@ -14,7 +14,7 @@ from pathlib import Path
 from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import RDF, RDFS, SH
 
-from mesokg.errors import InputError
+from mesokg.errors import InputError, MesokgError
 from mesokg.graph import build_graph
 from mesokg.inputs import read_inputs, resolve_record_codes
 from mesokg.lookup import Code, codes_of
@@ -94,9 +94,24 @@ def rule_query(shapes: Graph) -> str:
 
 
 def screen(
-    paths: list[Path] | tuple[Path, ...], kb: Graph | None = None, treatment: str | None = None
+    paths: list[Path] | tuple[Path, ...],
+    kb: Graph | None = None,
+    treatment: str | None = None,
+    engine: str = "sparql",
+    store: Path | None = None,
+    fingerprint: str | None = None,
+    progress=None,
 ) -> ScreenOutcome:
-    """Screen every patient in the inputs: their planned sessions' treatments, or `treatment` for all."""
+    """Screen every patient in the inputs: their planned sessions' treatments, or `treatment` for all.
+
+    `engine` "sparql" runs the clinical rule once for all sessions in an embedded store (fast; `store` keeps it
+    on disk, and then every patient in it is screened); "rdflib" runs it session by session over an rdflib
+    graph (the reference the tests compare with).
+    """
+    if engine == "sparql":
+        return screen_sparql(paths, kb, treatment, store, fingerprint, progress)
+    if engine != "rdflib":
+        raise MesokgError(f"unknown engine {engine!r}; known: sparql, rdflib")
     graph = Graph()
     for triple in kb if kb is not None else build_graph():
         graph.add(triple)
@@ -119,6 +134,22 @@ def screen(
                     finding.status = status
             screened.findings.append(finding)
         outcome.patients.append(screened)
+    return outcome
+
+
+def screen_sparql(paths, kb: Graph | None, treatment: str | None, store, fingerprint, progress=None) -> ScreenOutcome:
+    from mesokg.engine import Engine
+    from mesokg.graph import source_fingerprint
+
+    if fingerprint is None:
+        fingerprint = source_fingerprint() if kb is None else f"unnamed:{id(kb)}"
+    engine = Engine((lambda: kb) if kb is not None else build_graph, fingerprint, store)
+    given = resolve(engine.kb(), treatment, "treatment", "--treatment") if treatment is not None else None
+    loaded = engine.load(paths, progress)
+    outcome = ScreenOutcome(errors=loaded.errors)
+    if not loaded.files and store is None:
+        return outcome
+    outcome.patients = engine.screen(given)
     return outcome
 
 
@@ -167,21 +198,29 @@ def _record_codes(graph: Graph, session, kind: str, reason) -> tuple[str, ...]:
 
 
 def _reason(graph: Graph, session, row, strength: str) -> Reason:
-    concept = row.concept
-    source = row.source
+    values = row.asdict()
+    record_codes = _record_codes(graph, session, str(values["kind"]), values.get("reason"))
+    return make_reason(values, strength, graph, lambda concept: label_of(graph, concept), record_codes)
+
+
+def make_reason(values: dict, strength: str, kb: Graph, label, record_codes: tuple[str, ...]) -> Reason:
+    """A Reason from one solution of the clinical rule (`values` by variable name), the knowledge graph for
+    sources and codes, `label` for the concept's label, and the codes the patient's record gave."""
+    concept, source, condition = values["concept"], values.get("source"), values["condition"]
+    via, rationale = values.get("via"), values.get("rationale")
     return Reason(
-        kind=str(row.kind),
+        kind=str(values["kind"]),
         concept=str(concept),
-        conceptLabel=label_of(graph, concept),
+        conceptLabel=label(concept),
         strength=strength,
-        source=str(graph.value(source, RDFS.label)) if source is not None else "",
-        contraindicatedIn=str(row.condition),
-        via=str(row.via) if row.via is not None else None,
-        assertion=str(row.assertion),
-        rationale=str(row.rationale) if row.rationale is not None else None,
-        codes=tuple(codes_of(graph, concept)),
-        recordCodes=_record_codes(graph, session, str(row.kind), row.reason),
-        contraindicatedInCodes=tuple(codes_of(graph, row.condition)),
+        source=str(kb.value(source, RDFS.label)) if source is not None else "",
+        contraindicatedIn=str(condition),
+        via=str(via) if via is not None else None,
+        assertion=str(values["assertion"]),
+        rationale=str(rationale) if rationale is not None else None,
+        codes=tuple(codes_of(kb, concept)),
+        recordCodes=record_codes,
+        contraindicatedInCodes=tuple(codes_of(kb, condition)),
     )
 
 

@@ -9,7 +9,7 @@ import pyshacl
 from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import RDF, SH
 
-from mesokg.errors import InputError
+from mesokg.errors import InputError, MesokgError
 from mesokg.graph import build_graph, parse_turtle
 from mesokg.inputs import read_inputs, resolve_record_codes
 from mesokg.prefixes import compact
@@ -39,6 +39,8 @@ class ValidationOutcome:
     report: Graph | None = None
     errors: list[InputError] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    engine: str = "pyshacl"
+    note: str | None = None  # why the requested engine was not the one that ran
 
     def fails(self, fail_on: str = "violation") -> bool:
         threshold = SEVERITY_ORDER["Warning" if fail_on == "warning" else "Violation"]
@@ -50,6 +52,7 @@ class ValidationOutcome:
             "results": [asdict(r) for r in self.results],
             "errors": [str(e) for e in self.errors],
             "files": [str(f) for f in self.files],
+            "engine": self.engine,
         }
 
 
@@ -82,14 +85,97 @@ def _term(node, graph: Graph | None = None) -> str | None:
     return str(node)
 
 
-def validate(paths: list[Path] | tuple[Path, ...], kb: Graph | None = None) -> ValidationOutcome:
-    """Validate patient data files (or directories) against the patient shapes and the knowledge graph."""
+ENGINES = ("auto", "sparql", "pyshacl")
+
+
+def validate(
+    paths: list[Path] | tuple[Path, ...],
+    kb: Graph | None = None,
+    engine: str = "auto",
+    store: Path | None = None,
+    fingerprint: str | None = None,
+    progress=None,
+) -> ValidationOutcome:
+    """Validate patient data files (or directories) against the patient shapes and the knowledge graph.
+
+    `engine`: "sparql" compiles the shapes to SPARQL and runs them in an embedded store (fast; `store` keeps
+    that store on disk); "pyshacl" is the reference engine; "auto" (the default) uses the SPARQL engine
+    unless the shapes use a feature it does not evaluate, and then pySHACL.
+    """
+    from mesokg.sparql_shacl import Unsupported, compile_shapes
+
+    if engine not in ENGINES:
+        raise MesokgError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
+    note = None
+    if engine != "pyshacl":
+        try:
+            compile_shapes(patient_shapes())
+        except Unsupported as error:
+            if engine == "sparql" or store is not None:
+                raise MesokgError(f"the SPARQL engine cannot evaluate these shapes: {error}") from None
+            note = f"handed to pySHACL: {error}"
+        else:
+            return validate_sparql(paths, kb, store, fingerprint, progress)
+    outcome = validate_pyshacl(paths, kb)
+    outcome.note = note
+    return outcome
+
+
+def validate_sparql(paths, kb: Graph | None, store: Path | None, fingerprint: str | None, progress=None):
+    """The fast path (mesokg.engine): SHACL compiled to SPARQL over pyoxigraph."""
+    from mesokg.engine import Engine
+    from mesokg.graph import source_fingerprint
+
+    if fingerprint is None:
+        fingerprint = source_fingerprint() if kb is None else f"unnamed:{id(kb)}"
+    engine = Engine((lambda: kb) if kb is not None else build_graph, fingerprint, store)
+    loaded = engine.load(paths, progress)
+    if not loaded.files and store is None:
+        return ValidationOutcome(conforms=False, errors=loaded.errors, engine="sparql")
+    results = engine.validate()
+    conforms = not any(r.severity == "Violation" for r in results)
+    report = report_graph(engine.violations, conforms)
+    return ValidationOutcome(conforms, results, report, loaded.errors, loaded.files, "sparql")
+
+
+def report_graph(violations, conforms: bool) -> Graph:
+    """A sh:ValidationReport of the SPARQL engine's violations, for `-f turtle`."""
+    from rdflib import BNode, Literal
+    from rdflib.namespace import XSD
+
+    from mesokg.prefixes import bind_prefixes
+
+    report = bind_prefixes(Graph())
+    root = BNode()
+    report.add((root, RDF.type, SH.ValidationReport))
+    report.add((root, SH.conforms, Literal(conforms, datatype=XSD.boolean)))
+    for violation in violations:
+        node = BNode()
+        report.add((root, SH.result, node))
+        for predicate, term in (
+            (RDF.type, SH.ValidationResult),
+            (SH.focusNode, violation.focus),
+            (SH.sourceShape, violation.shape),
+            (SH.sourceConstraint, violation.constraint),
+            (SH.sourceConstraintComponent, violation.component),
+            (SH.resultSeverity, violation.severity),
+            (SH.resultPath, violation.path),
+            (SH.value, violation.value),
+            (SH.resultMessage, Literal(violation.message) if violation.message else None),
+        ):
+            if term is not None:
+                report.add((node, predicate, term))
+    return report
+
+
+def validate_pyshacl(paths: list[Path] | tuple[Path, ...], kb: Graph | None = None) -> ValidationOutcome:
+    """The reference engine: pySHACL over an rdflib graph of the knowledge base and the data."""
     data = Graph()
     for triple in kb if kb is not None else build_graph():
         data.add(triple)
     inputs = read_inputs(paths, data)
     if not inputs.files:
-        return ValidationOutcome(conforms=False, errors=inputs.errors)
+        return ValidationOutcome(conforms=False, errors=inputs.errors, engine="pyshacl")
     resolve_record_codes(data)
     shapes = patient_shapes()
     conforms, report, _ = pyshacl.validate(
@@ -118,7 +204,7 @@ def validate(paths: list[Path] | tuple[Path, ...], kb: Graph | None = None) -> V
             )
         )
     results.sort(key=lambda r: (r.patient or "", r.focus, r.shape, r.component, r.value or ""))
-    return ValidationOutcome(bool(conforms), results, report, inputs.errors, inputs.files)
+    return ValidationOutcome(bool(conforms), results, report, inputs.errors, inputs.files, "pyshacl")
 
 
 def _reason_chain(data: Graph, shapes: Graph, shape, focus) -> tuple[str, ...]:
