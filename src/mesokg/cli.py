@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -52,15 +53,24 @@ def fingerprint_of(source_dir: Path | None) -> str:
     return source_fingerprint(source_dir)
 
 
-def progress_bar(enabled: bool):
-    """A progress callback printing one line per loaded file on a terminal's stderr; None when not a tty."""
-    if not enabled:
-        return None
+def progress_bar(enabled: bool) -> bool:
+    """Whether to draw a progress bar while big files load: on a terminal (stderr), into a --store."""
+    return enabled and sys.stderr.isatty()
 
-    def report(path: Path) -> None:
-        click.echo(f"loaded {path}", err=True)
 
-    return report
+endpoint_option = click.option(
+    "--endpoint",
+    default=None,
+    metavar="URL",
+    help="Ask this SPARQL 1.1 query endpoint instead of the local graph (load it first with 'mesokg load').",
+)
+graph_option = click.option(
+    "--graph",
+    "data_graph",
+    default="urn:mesokg:graph:data",
+    show_default=True,
+    help="The named graph that holds the patient data on the endpoint.",
+)
 
 
 data_option = click.option(
@@ -91,12 +101,30 @@ def cli() -> None:
 )
 @source_option
 @click.option("--no-materialise", is_flag=True, help="Leave out the inherited (inferred) assertions.")
-def build(out_dir: Path, source_dir: Path | None, no_materialise: bool) -> None:
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Also load the graph into this on-disk store (created if missing) for validate, screen, query and "
+    "serve --store; a store that holds this very build already is left alone.",
+)
+def build(out_dir: Path, source_dir: Path | None, no_materialise: bool, store_path: Path | None) -> None:
     """Build the merged graph and write it as Turtle, RDF/XML, JSON-LD and N-Triples.
 
     Exit codes: 0 written, 2 bad source or unwritable output (nothing is half-written).
     """
     graph = build_graph(source_dir, materialise=not no_materialise)
+    if store_path is not None:
+        from mesokg.store import Store
+
+        store = Store(store_path)
+        fingerprint = fingerprint_of(source_dir) if not no_materialise else None
+        if fingerprint is None:
+            raise MesokgError("--store holds the materialised graph; leave out --no-materialise")
+        loaded = store.ensure_kb(lambda: graph, fingerprint)
+        store.flush()
+        click.echo(f"{'loaded the graph into' if loaded else 'the graph is already in'} {store_path}")
     for path in write_outputs(graph, out_dir):
         click.echo(f"wrote {path}")
     counts = stats(graph)
@@ -185,16 +213,46 @@ def check_command(source_dir: Path | None) -> None:
     help="json and xml are the W3C SPARQL 1.1 result formats; turtle is for CONSTRUCT and DESCRIBE.",
 )
 @data_option
+@store_option
+@endpoint_option
+@graph_option
 @source_option
 def query_command(
-    name_or_file: str, params: tuple[str, ...], fmt: str, data_files: tuple[Path, ...], source_dir: Path | None
+    name_or_file: str,
+    params: tuple[str, ...],
+    fmt: str,
+    data_files: tuple[Path, ...],
+    store_path: Path | None,
+    endpoint: str | None,
+    data_graph: str,
+    source_dir: Path | None,
 ) -> None:
-    """Run a named query (see 'mesokg queries') or a SPARQL file on the built graph.
+    """Run a named query (see 'mesokg queries') or a SPARQL file on the built graph, or on --endpoint.
 
     Parameter values are resolved to concepts of the graph and bound, never pasted into the query.
-    Exit codes: 0 ok, 2 bad query, parameter or input.
+    Exit codes: 0 ok, 2 bad query, parameter or input, or an endpoint that is down or refuses.
     """
     graph = build_graph(source_dir)
+    if endpoint is not None:
+        from mesokg.query import run_remote_query
+        from mesokg.remote import RemoteStore
+
+        if data_files:
+            raise MesokgError("--data adds local files; with --endpoint load them first with 'mesokg load'")
+        result = run_remote_query(RemoteStore(endpoint, data_graph), graph, name_or_file, parse_params(params))
+        click.echo(format_result(result, fmt), nl=False)
+        return
+    if store_path is not None:
+        from mesokg.engine import Engine
+        from mesokg.query import run_store_query
+
+        engine = Engine(lambda: graph, fingerprint_of(source_dir), store_path)
+        loaded = engine.load(data_files)
+        if loaded.errors:
+            raise loaded.errors[0]
+        result = run_store_query(engine.store, graph, name_or_file, parse_params(params))
+        click.echo(format_result(result, fmt), nl=False)
+        return
     load_data(graph, data_files)
     result = run_query(graph, name_or_file, parse_params(params))
     click.echo(format_result(result, fmt), nl=False)
@@ -225,20 +283,40 @@ def queries_command() -> None:
     type=click.FloatRange(min=1),
     help="Stop a query that runs longer than this many seconds.",
 )
+@store_option
 @source_option
 def serve_command(
-    host: str, port: int, data_files: tuple[Path, ...], timeout_s: float, source_dir: Path | None
+    host: str,
+    port: int,
+    data_files: tuple[Path, ...],
+    timeout_s: float,
+    store_path: Path | None,
+    source_dir: Path | None,
 ) -> None:
     """Serve the built graph as a read-only SPARQL 1.1 endpoint (GET and POST at /query).
 
     Answers SELECT, ASK, CONSTRUCT and DESCRIBE with content negotiation (SPARQL JSON, XML, CSV, TSV;
     Turtle for graphs); refuses updates, SERVICE and FROM. Exit codes: 0 stopped, 2 cannot start.
     """
+    import signal
+
     from mesokg.serve import Endpoint
 
-    graph = build_graph(source_dir)
-    load_data(graph, data_files)
-    endpoint = Endpoint(graph, host, port, timeout_s)
+    if store_path is not None:
+        if data_files:
+            raise MesokgError("--data adds files to a served copy; add them to the --store with 'mesokg build --store'")
+        if not store_path.is_dir():
+            raise MesokgError(f"{store_path}: no such store (fill it first: mesokg build --store {store_path})")
+        endpoint = Endpoint(None, host, port, timeout_s, location=store_path)
+    else:
+        graph = build_graph(source_dir)
+        load_data(graph, data_files)
+        endpoint = Endpoint(graph, host, port, timeout_s)
+
+    def stop(*_) -> None:
+        raise KeyboardInterrupt  # a SIGTERM stops the server as Ctrl-C does, backend included
+
+    signal.signal(signal.SIGTERM, stop)
     click.echo(f"SPARQL endpoint at {endpoint.url} (read-only; Ctrl-C stops it)", err=True)
     try:
         endpoint.serve_forever()
@@ -299,7 +377,7 @@ def validate_command(
     if not files and store_path is None:
         raise MesokgError("give patient files or directories to validate (or --store with a filled store)")
     kb = build_graph(source_dir)
-    outcome = validate(files, kb, engine, store_path, fingerprint_of(source_dir), progress_bar(store_path is not None))
+    outcome = validate(files, kb, engine, store_path, fingerprint_of(source_dir), progress_bar(True))
     if outcome.note:
         click.echo(f"mesokg: note: {outcome.note}", err=True)
     if fmt == "json":
@@ -329,6 +407,8 @@ def validate_command(
     "(the reference).",
 )
 @store_option
+@endpoint_option
+@graph_option
 @source_option
 def screen_command(
     files: tuple[Path, ...],
@@ -336,6 +416,8 @@ def screen_command(
     fmt: str,
     engine: str,
     store_path: Path | None,
+    endpoint: str | None,
+    data_graph: str,
     source_dir: Path | None,
 ) -> None:
     """Screen patients: for each planned treatment, contraindicated / caution / none, with every reason.
@@ -346,13 +428,24 @@ def screen_command(
     """
     from mesokg.screen import format_text, screen
 
-    if not files and store_path is None:
+    if endpoint is not None:
+        from mesokg.engine import Engine
+        from mesokg.remote import RemoteStore
+        from mesokg.screen import ScreenOutcome
+
+        if files or store_path is not None:
+            raise MesokgError("with --endpoint, screen what the endpoint holds: load files first with 'mesokg load'")
+        kb = build_graph(source_dir)
+        remote = Engine(lambda: kb, fingerprint_of(source_dir), store=RemoteStore(endpoint, data_graph))
+        outcome = ScreenOutcome(patients=remote.screen(None if treatment is None else resolve_treatment(kb, treatment)))
+    elif not files and store_path is None:
         raise MesokgError("give patient files or directories to screen (or --store with a filled store)")
-    if store_path is not None and engine != "sparql":
+    elif store_path is not None and engine != "sparql":
         raise MesokgError("--store works with the sparql engine only")
-    kb = build_graph(source_dir)
-    progress = progress_bar(store_path is not None)
-    outcome = screen(files, kb, treatment, engine, store_path, fingerprint_of(source_dir), progress)
+    else:
+        kb = build_graph(source_dir)
+        progress = progress_bar(True)
+        outcome = screen(files, kb, treatment, engine, store_path, fingerprint_of(source_dir), progress)
     if fmt == "json":
         click.echo(json.dumps(outcome.as_dict(), indent=2))
     else:
@@ -436,6 +529,36 @@ def import_fhir_command(bundle: Path, output: Path | None, source_dir: Path | No
     else:
         write_atomically(output, text)
         click.echo(f"wrote {output}", err=True)
+
+
+def resolve_treatment(kb, treatment: str):
+    from mesokg.resolve import resolve
+
+    return resolve(kb, treatment, "treatment", "--treatment")
+
+
+@cli.command(name="load")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--endpoint",
+    required=True,
+    metavar="URL",
+    help="The store's SPARQL 1.1 Graph Store Protocol endpoint (Oxigraph: http://HOST:PORT/store).",
+)
+@graph_option
+@source_option
+def load_command(files: tuple[Path, ...], endpoint: str, data_graph: str, source_dir: Path | None) -> None:
+    """Load patient records (RDF or FHIR bundles, codes resolved) and the knowledge graph into a SPARQL store.
+
+    The knowledge graph replaces the named graph urn:mesokg:graph:kb; the records are added to --graph.
+    Then 'mesokg query --endpoint' and 'mesokg screen --endpoint' ask the store.
+    Exit codes: 0 loaded, 2 an input could not be read (the others are loaded) or the store is down or refuses.
+    """
+    from mesokg.remote import load
+
+    loaded, errors = load(endpoint, files, build_graph(source_dir), fingerprint_of(source_dir), data_graph)
+    click.echo(f"loaded {len(loaded)} file(s) into {data_graph} at {endpoint}", err=True)
+    finish(errors, False)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import BNode, Graph, URIRef
 
+from mesokg.errors import MesokgError
 from mesokg.inputs import CodedRecord, _CodeResolver, record_kind, resolution_triples
 from mesokg.prefixes import compact
 from mesokg.resolve import label_of
@@ -34,11 +35,14 @@ PREFIX = "PREFIX mesokg: <https://w3id.org/mesokg/>\nPREFIX rdfs: <http://www.w3
 class Engine:
     """A store with the knowledge base loaded, patient files added to it, and their codes resolved."""
 
-    def __init__(self, kb: Callable[[], Graph], fingerprint: str, store_path: Path | None = None) -> None:
+    def __init__(self, kb: Callable[[], Graph], fingerprint: str, store_path: Path | None = None, store=None) -> None:
+        """`store`: a store that already holds the knowledge base (mesokg.remote.RemoteStore); otherwise an
+        embedded one, on disk at `store_path` or in memory."""
         self._kb_factory = kb
         self._kb: Graph | None = None
-        self.store = Store(store_path)
-        self.kb_reloaded = self.store.ensure_kb(self.kb, fingerprint)
+        self.remote = store is not None
+        self.store = store if store is not None else Store(store_path)
+        self.kb_reloaded = False if self.remote else self.store.ensure_kb(self.kb, fingerprint)
         self.shapes = patient_shapes()
         self.violations: list = []
 
@@ -170,7 +174,7 @@ class Engine:
         # the strength is a constant of the model (absolute or relative), never a user's value: written in as an
         # IRI, as a SHACL engine does with a constraint component's parameter
         query = re.sub(r"\$contraindicationStrength\b", f"<{MESOKG}{strength}>", rule_query(self.shapes))
-        solutions = self.store.ox.query(query, use_default_graph_as_union=True)
+        solutions = self.store.select(query)
         names = [variable.value for variable in solutions.variables]
         for row in solutions:
             values = {name: to_rdflib(row[name]) for name in names if row[name] is not None}
@@ -213,6 +217,8 @@ class Engine:
         for patient in patients:
             sessions[patient]
         if treatment is not None:
+            if self.remote:
+                raise MesokgError("--treatment cannot be screened on a remote endpoint (it adds sessions)")
             quads = []
             for index, patient in enumerate(patients):
                 session = ox.BlankNode(f"screen{index}")

@@ -137,6 +137,38 @@ def run_query(graph: Graph, name_or_file: str | NamedQuery, params: dict[str, st
     return graph.query(prepared, initBindings=bindings)
 
 
+def run_remote_query(remote, kb: Graph, name_or_file: str | NamedQuery, params: dict[str, str] | None = None) -> Result:
+    """The same, on a remote SPARQL endpoint (mesokg.remote.RemoteStore): the parameters are resolved against
+    the local knowledge graph and sent as a trailing VALUES block, never pasted into the query."""
+    query = name_or_file if isinstance(name_or_file, NamedQuery) else load_query(name_or_file)
+    prepare(query)  # a syntax error is reported with its line and column before anything is sent
+    bindings = bind_params(kb, query, params or {})
+    return remote.query(query.text, bindings)
+
+
+def run_store_query(store, kb: Graph, name_or_file: str | NamedQuery, params: dict[str, str] | None = None) -> Result:
+    """The same, on an embedded store (mesokg.store.Store; all its graphs as the default graph): parameters
+    resolved against the knowledge graph and bound in an inline VALUES block (mesokg.remote.with_values)."""
+    import pyoxigraph as ox
+
+    from mesokg.remote import with_values
+
+    query = name_or_file if isinstance(name_or_file, NamedQuery) else load_query(name_or_file)
+    prepare(query)
+    bindings = bind_params(kb, query, params or {})
+    answer = store.ox.query(with_values(query.text, bindings), use_default_graph_as_union=True)
+    if isinstance(answer, bool):
+        result = Result("ASK")
+        result.askAnswer = answer
+        return result
+    if isinstance(answer, ox.QuerySolutions):
+        return Result.parse(io.BytesIO(answer.serialize(format=ox.QueryResultsFormat.JSON)), format="json")
+    graph = Graph().parse(data=answer.serialize(format=ox.RdfFormat.N_TRIPLES), format="nt")
+    result = Result("CONSTRUCT")
+    result.graph = graph
+    return result
+
+
 def parse_params(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
     params: dict[str, str] = {}
     for pair in pairs:

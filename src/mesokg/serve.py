@@ -80,6 +80,7 @@ class Backend:
     process: subprocess.Popen
     url: str
     store_dir: Path
+    owned: bool = True  # a temporary store of ours, removed when the backend stops (not a user's --store)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -99,14 +100,28 @@ def fill_store(graph: Graph, store_dir: Path) -> None:
     del store
 
 
-def start_backend(graph: Graph, timeout_s: float) -> Backend:
-    """Oxigraph's read-only server over a store of `graph`, on an internal loopback port."""
+def _die_with_parent() -> None:
+    """In the backend's process, before exec: on Linux, ask the kernel to stop it when mesokg dies, however
+    mesokg dies (so a killed `mesokg serve` leaves no orphaned server behind)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
+def start_backend(graph: Graph | None, timeout_s: float, location: Path | None = None) -> Backend:
+    """Oxigraph's read-only server over a store of `graph` (or over the user's store at `location`, all its
+    graphs as the default graph), on an internal loopback port."""
     beside = Path(sys.executable).parent / "oxigraph"
     oxigraph = str(beside) if beside.exists() else shutil.which("oxigraph")
     if oxigraph is None:
         raise MesokgError("cannot serve: the 'oxigraph' server command is not installed (pip install oxigraph)")
-    store_dir = Path(tempfile.mkdtemp(prefix="mesokg-store-"))
-    fill_store(graph, store_dir)
+    if location is not None:
+        store_dir, owned, union = Path(location), False, ["--union-default-graph"]
+    else:
+        store_dir, owned, union = Path(tempfile.mkdtemp(prefix="mesokg-store-")), True, []
+        fill_store(graph, store_dir)
     port = free_port()
     process = subprocess.Popen(
         [
@@ -118,9 +133,11 @@ def start_backend(graph: Graph, timeout_s: float) -> Backend:
             f"127.0.0.1:{port}",
             "--timeout-s",
             str(int(timeout_s) + 1),
+            *union,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,
     )
     url = f"http://127.0.0.1:{port}/query"
     deadline = time.monotonic() + 30
@@ -128,7 +145,7 @@ def start_backend(graph: Graph, timeout_s: float) -> Backend:
         if process.poll() is not None:
             raise MesokgError(f"cannot serve: the oxigraph server exited with code {process.returncode}")
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return Backend(process, url, store_dir)
+            return Backend(process, url, store_dir, owned)
         time.sleep(0.1)
     process.kill()
     raise MesokgError("cannot serve: the oxigraph server did not start within 30 s")
@@ -140,7 +157,8 @@ def stop_backend(backend: Backend) -> None:
         backend.process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         backend.process.kill()
-    shutil.rmtree(backend.store_dir, ignore_errors=True)
+    if backend.owned:
+        shutil.rmtree(backend.store_dir, ignore_errors=True)
 
 
 def make_handler(backend_url: str, timeout_s: float) -> type[BaseHTTPRequestHandler]:
@@ -240,8 +258,15 @@ def _fetch(request: urllib.request.Request, timeout_s: float, outcome: dict) -> 
 class Endpoint:
     """The guard and its Oxigraph backend; use as a context manager, or call serve_forever()."""
 
-    def __init__(self, graph: Graph, host: str = "127.0.0.1", port: int = 7878, timeout_s: float = 30) -> None:
-        self.backend = start_backend(graph, timeout_s)
+    def __init__(
+        self,
+        graph: Graph | None,
+        host: str = "127.0.0.1",
+        port: int = 7878,
+        timeout_s: float = 30,
+        location: Path | None = None,
+    ) -> None:
+        self.backend = start_backend(graph, timeout_s, location)
         try:
             self.server = ThreadingHTTPServer((host, port), make_handler(self.backend.url, timeout_s))
         except OSError as error:

@@ -9,8 +9,11 @@ on-disk store without holding it in memory.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,7 +81,7 @@ class Store:
         return self.ox.contains_named_graph(graph)
 
     # ---- patient data ----------------------------------------------------------------------------------------
-    def load_files(self, paths: Iterable[Path], progress=None) -> Loaded:
+    def load_files(self, paths: Iterable[Path], progress: bool = False) -> Loaded:
         """Load each file into its own graph (replacing an earlier load of the same content). A bad file is an
         error of its own and leaves nothing behind; the other files are still loaded."""
         from mesokg.inputs import expand_paths
@@ -87,17 +90,15 @@ class Store:
         loaded = Loaded(errors=errors)
         for path in files:
             try:
-                graph = self.load_file(path)
+                graph = self.load_file(path, progress)
             except InputError as error:
                 loaded.errors.append(error)
                 continue
             loaded.graphs.append(graph)
             loaded.files.append(path)
-            if progress is not None:
-                progress(path)
         return loaded
 
-    def load_file(self, path: Path) -> ox.NamedNode:
+    def load_file(self, path: Path, progress: bool = False) -> ox.NamedNode:
         from mesokg.fhir import bundle_to_graph, looks_like_fhir
         from mesokg.inputs import detect_format
 
@@ -119,7 +120,8 @@ class Store:
                 name = detect_format(path, head)
                 fmt = OX_FORMATS[name]
                 if path.stat().st_size > BULK_THRESHOLD:
-                    self.ox.bulk_load(path=str(path), format=fmt, to_graph=graph)
+                    with path.open("rb") as raw, _progress(path, progress) as counted:
+                        self.ox.bulk_load(counted(raw), format=fmt, to_graph=graph)
                 else:
                     data = path.read_bytes()
                     _check_text(path, data)
@@ -171,6 +173,34 @@ class Store:
 
 
 _RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+
+
+class _Counted(io.RawIOBase):
+    """A binary file that reports how many bytes were read from it."""
+
+    def __init__(self, raw, advance) -> None:
+        self.raw, self.advance = raw, advance
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self.raw.readinto(buffer)
+        self.advance(n or 0)
+        return n
+
+
+@contextlib.contextmanager
+def _progress(path: Path, show: bool):
+    """A progress bar on the terminal (stderr) while a big file streams into the store; nothing when `show`
+    is false or stderr is not a terminal."""
+    if not (show and sys.stderr.isatty()):
+        yield lambda raw: raw
+        return
+    import click
+
+    with click.progressbar(length=path.stat().st_size, label=f"loading {path.name}", file=sys.stderr) as bar:
+        yield lambda raw: io.BufferedReader(_Counted(raw, bar.update), buffer_size=1 << 20)
 
 
 def _sha256(path: Path) -> str:
