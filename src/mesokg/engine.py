@@ -15,13 +15,15 @@ from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, URIRef
+from rdflib.namespace import SH
 
 from mesokg.errors import MesokgError
 from mesokg.inputs import CodedRecord, _CodeResolver, record_kind, resolution_triples
+from mesokg.lookup import codes_of
 from mesokg.prefixes import compact
 from mesokg.resolve import label_of
 from mesokg.screen import STATUS_ORDER, STRENGTHS, Finding, PatientScreen, make_reason, rule_query
-from mesokg.sparql_shacl import compile_shapes, evaluate
+from mesokg.sparql_shacl import Violation, compile_shapes, evaluate
 from mesokg.store import DATA_PREFIX, Loaded, Store, to_rdflib
 from mesokg.validate import ValidationResult, patient_shapes
 
@@ -45,6 +47,7 @@ class Engine:
         self.kb_reloaded = False if self.remote else self.store.ensure_kb(self.kb, fingerprint)
         self.shapes = patient_shapes()
         self.violations: list = []
+        self._reasons: dict[str, dict] = {}
 
     def kb(self) -> Graph:
         if self._kb is None:
@@ -107,7 +110,10 @@ class Engine:
     # ---- validation ------------------------------------------------------------------------------------------
     def validate(self) -> list[ValidationResult]:
         """Every SHACL result for the patient data in the store, sorted as the pySHACL path sorts them."""
-        violations = self.violations = list(evaluate(self.store, compile_shapes(self.shapes)))
+        checks = compile_shapes(self.shapes)
+        violations = list(evaluate(self.store, [c for c in checks if not self._is_the_rule(c)]))
+        violations += self._rule_violations([c for c in checks if self._is_the_rule(c)])
+        self.violations = violations
         if not violations:
             return []
         owners = self._patients_of({v.focus for v in violations})
@@ -129,6 +135,28 @@ class Engine:
         ]
         results.sort(key=lambda r: (r.patient or "", r.focus, r.shape, r.component, r.value or ""))
         return results
+
+    def _is_the_rule(self, check) -> bool:
+        """A check of the clinical constraint component, whose validator is the rule screening runs."""
+        validator = self.shapes.value(check.component, SH.nodeValidator)
+        return check.component == CLINICAL_COMPONENT and validator == URIRef(MESOKG + "ContraindicationRule")
+
+    def _rule_violations(self, checks) -> list[Violation]:
+        """The clinical shapes' results from the rule's bulk run (shared with the reasons and with screening,
+        so the rule runs once per strength): a planned TreatmentSession with a reason at the shape's strength."""
+        if not checks:
+            return []
+        query = f"{PREFIX}SELECT ?s WHERE {{ ?s a/rdfs:subClassOf* mesokg:TreatmentSession }}"
+        sessions = {to_rdflib(row["s"]) for row in self.store.select(query)}
+        found = []
+        for check in checks:
+            strength = self.shapes.value(check.shape, URIRef(MESOKG + "contraindicationStrength"))
+            for session in self.session_reasons(str(strength).rsplit("/", 1)[-1]):
+                if session in sessions:
+                    found.append(
+                        Violation(session, check.shape, check.component, check.severity, session, None, check.message)
+                    )
+        return found
 
     def _patients_of(self, nodes: set) -> dict:
         owners = {}
@@ -166,30 +194,53 @@ class Engine:
 
     # ---- screening -------------------------------------------------------------------------------------------
     def session_reasons(self, strength: str) -> dict:
-        """Planned session -> every reason the clinical rule gives at `strength`, for all sessions at once."""
+        """Planned session -> every reason the clinical rule gives at `strength`, for all sessions at once
+        (computed once per strength)."""
+        if not self._reasons:
+            self._reasons.update(self._session_reasons())
+        return self._reasons.get(strength, {})
+
+    def _session_reasons(self) -> dict[str, dict]:
+        """The rule run once for every strength: strength -> session -> sorted reasons."""
         kb = self.kb()
         record_codes = self._record_codes()
         labels = _Labels(kb, self.store)
-        found: dict = defaultdict(set)
-        # the strength is a constant of the model (absolute or relative), never a user's value: written in as an
-        # IRI, as a SHACL engine does with a constraint component's parameter
-        query = re.sub(r"\$contraindicationStrength\b", f"<{MESOKG}{strength}>", rule_query(self.shapes))
+        found: dict = defaultdict(lambda: defaultdict(set))
+        cache: dict = {}
+
+        def concept_codes(concept) -> tuple:
+            if concept not in cache:
+                cache[concept] = tuple(codes_of(kb, concept))
+            return cache[concept]
+
+        # the constraint component's parameter (the strength) becomes a variable selected beside the rule's own,
+        # so one run answers both strengths; its values are the model's strengths, never a user's value
+        query = re.sub(r"\$contraindicationStrength\b", "?mesokg_strength", rule_query(self.shapes))
+        query = re.sub(r"\bSELECT\b", "SELECT ?mesokg_strength", query, count=1)
+        strengths = " ".join(f"<{MESOKG}{strength}>" for strength, _ in STRENGTHS)
+        query = re.sub(r"\bWHERE\s*\{", f"WHERE {{ VALUES ?mesokg_strength {{ {strengths} }}", query, count=1)
         solutions = self.store.select(query)
         names = [variable.value for variable in solutions.variables]
         for row in solutions:
             values = {name: to_rdflib(row[name]) for name in names if row[name] is not None}
+            strength = str(values.pop("mesokg_strength")).rsplit("/", 1)[-1]
             session = values["this"]
             codes = record_codes.codes(session, str(values["kind"]), values.get("reason"))
-            found[session].add(make_reason(values, strength, kb, labels, codes))
+            found[strength][session].add(make_reason(values, strength, kb, labels, codes, concept_codes))
         return {
-            session: sorted(reasons, key=lambda r: (r.kind, r.concept, r.contraindicatedIn, r.assertion))
-            for session, reasons in found.items()
+            strength: {
+                session: sorted(reasons, key=lambda r: (r.kind, r.concept, r.contraindicatedIn, r.assertion))
+                for session, reasons in by_session.items()
+            }
+            for strength, by_session in found.items()
         }
 
     def screen(self, treatment: URIRef | None = None) -> list[PatientScreen]:
         """Every patient of the store: each planned session (or `treatment`, for everyone) with its status."""
         try:
             sessions = self._sessions(treatment)
+            if treatment is not None:
+                self._reasons.clear()  # the sessions just added are not in an earlier run of the rule
             by_strength = {strength: self.session_reasons(strength) for strength, _ in STRENGTHS}
         finally:
             if treatment is not None and self.store.ox.contains_named_graph(SCREEN_GRAPH):

@@ -203,9 +203,11 @@ def _reason(graph: Graph, session, row, strength: str) -> Reason:
     return make_reason(values, strength, graph, lambda concept: label_of(graph, concept), record_codes)
 
 
-def make_reason(values: dict, strength: str, kb: Graph, label, record_codes: tuple[str, ...]) -> Reason:
+def make_reason(values: dict, strength: str, kb: Graph, label, record_codes: tuple[str, ...], codes=None) -> Reason:
     """A Reason from one solution of the clinical rule (`values` by variable name), the knowledge graph for
-    sources and codes, `label` for the concept's label, and the codes the patient's record gave."""
+    sources and codes, `label` for the concept's label, and the codes the patient's record gave. `codes`, if
+    given, replaces lookup.codes_of(kb, concept) (a cache, when many reasons share their concepts)."""
+    codes = codes or (lambda concept: tuple(codes_of(kb, concept)))
     concept, source, condition = values["concept"], values.get("source"), values["condition"]
     via, rationale = values.get("via"), values.get("rationale")
     return Reason(
@@ -218,9 +220,9 @@ def make_reason(values: dict, strength: str, kb: Graph, label, record_codes: tup
         via=str(via) if via is not None else None,
         assertion=str(values["assertion"]),
         rationale=str(rationale) if rationale is not None else None,
-        codes=tuple(codes_of(kb, concept)),
+        codes=codes(concept),
         recordCodes=record_codes,
-        contraindicatedInCodes=tuple(codes_of(kb, condition)),
+        contraindicatedInCodes=codes(condition),
     )
 
 

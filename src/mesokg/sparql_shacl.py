@@ -80,6 +80,7 @@ class Check:
     value_is_focus: bool = False
     # sh:node: the value must conform to this shape (checked by evaluating the nested shape's own checks)
     nested: tuple[Check, ...] = ()
+    owned: bool = False  # the query also selects ?o, the focus node of the shape using this one by sh:node
 
 
 def compile_shapes(shapes: Graph) -> list[Check]:
@@ -164,9 +165,18 @@ def _property_shape(shapes: Graph, prop, focus: Focus) -> list[Check]:
         def inner(var: str, outer: Focus = focus, path: URIRef = path) -> str:
             return f"{outer('?mesokg_o')} ?mesokg_o <{path}> {var} ."
 
-        nested = tuple(_node_shape(shapes, node_shape, inner))
+        nested = tuple(_with_owner(c) for c in _node_shape(shapes, node_shape, inner))
         checks.append(check(SH.NodeConstraintComponent, f"{f} <{path}> {v} .", nested))
     return checks
+
+
+def _with_owner(check: Check) -> Check:
+    """A check of a shape used by sh:node, also selecting ?o, the focus node of the shape that uses it (bound
+    by the focus pattern as ?mesokg_o), so the outer result needs no second query."""
+    if check.query.count("SELECT DISTINCT ") != 1 or check.nested:
+        return check
+    query = check.query.replace("SELECT DISTINCT ", "SELECT DISTINCT (?mesokg_o AS ?o) ", 1)
+    return Check(**{**check.__dict__, "query": query, "owned": True})
 
 
 def _datatype_filter(f: str, v: str, path: URIRef, datatype) -> str:
@@ -290,6 +300,21 @@ def evaluate(store, checks: list[Check]) -> Iterator[Violation]:
 
 
 def _run(store, check: Check, to_rdflib) -> Iterator[Violation]:
+    if check.nested and all(nested.owned for nested in check.nested):
+        pairs = {(row["o"], row["f"]) for nested in check.nested for row in store.select(nested.query)}
+        for owner, value in pairs:
+            value = to_rdflib(value)
+            yield Violation(
+                to_rdflib(owner),
+                check.shape,
+                check.component,
+                check.severity,
+                value,
+                check.path,
+                _message(check.message, value),
+                check.constraint,
+            )
+        return
     failing = None
     if check.nested:
         failing = {v.focus for nested in check.nested for v in _run(store, nested, to_rdflib)}

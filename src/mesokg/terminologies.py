@@ -23,6 +23,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
+# how HL7 FHIR names each code system (Coding.system); the systems FHIR has no URI for are left out
+FHIR_SYSTEMS = {
+    "ICD10CM": "http://hl7.org/fhir/sid/icd-10-cm",
+    "ICD11": "http://id.who.int/icd/release/11/mms",
+    "ATC": "http://www.whocc.no/atc",
+    "SNOMEDCT": "http://snomed.info/sct",
+    "RXNORM": "http://www.nlm.nih.gov/research/umls/rxnorm",
+    "LOINC": "http://loinc.org",
+}
+
 
 @dataclass(frozen=True)
 class CodeSystem:
@@ -56,7 +66,7 @@ def _icd10cm() -> CodeSystem:
         cm.is_valid_item,
         lambda code: list(cm.get_ancestors(code)),
         title,
-        "http://hl7.org/fhir/sid/icd-10-cm",
+        FHIR_SYSTEMS["ICD10CM"],
     )
 
 
@@ -114,7 +124,7 @@ def _icd11() -> CodeSystem:
         codes = icd11_codes()
         return codes[code][0] if codes is not None and code in codes else None
 
-    return CodeSystem("ICD11", "ICD-11 MMS", is_valid, icd11_ancestors, title, "http://id.who.int/icd/release/11/mms")
+    return CodeSystem("ICD11", "ICD-11 MMS", is_valid, icd11_ancestors, title, FHIR_SYSTEMS["ICD11"])
 
 
 # ---- ATC -------------------------------------------------------------------------------------------------
@@ -129,7 +139,7 @@ def atc_ancestors(code: str) -> list[str]:
 
 def _atc() -> CodeSystem:
     return CodeSystem(
-        "ATC", "ATC", lambda c: ATC_CODE.fullmatch(c) is not None, atc_ancestors, fhir_system="http://www.whocc.no/atc"
+        "ATC", "ATC", lambda c: ATC_CODE.fullmatch(c) is not None, atc_ancestors, fhir_system=FHIR_SYSTEMS["ATC"]
     )
 
 
@@ -170,12 +180,12 @@ def snomed_concept_id(code: str) -> bool:
 
 
 def _snomedct() -> CodeSystem:
-    return CodeSystem("SNOMEDCT", "SNOMED CT", snomed_concept_id, _none, fhir_system="http://snomed.info/sct")
+    return CodeSystem("SNOMEDCT", "SNOMED CT", snomed_concept_id, _none, fhir_system=FHIR_SYSTEMS["SNOMEDCT"])
 
 
 # ---- identifiers checked for their shape only ----------------------------------------------------------------
-def _simple(prefix: str, name: str, pattern: str, fhir_system: str | None = None) -> Callable[[], CodeSystem]:
-    return lambda: CodeSystem(prefix, name, _shape(pattern), _none, fhir_system=fhir_system)
+def _simple(prefix: str, name: str, pattern: str) -> Callable[[], CodeSystem]:
+    return lambda: CodeSystem(prefix, name, _shape(pattern), _none, fhir_system=FHIR_SYSTEMS.get(prefix))
 
 
 CODE_SYSTEMS: dict[str, Callable[[], CodeSystem]] = {
@@ -185,9 +195,9 @@ CODE_SYSTEMS: dict[str, Callable[[], CodeSystem]] = {
     "SNOMEDCT": _snomedct,
     "MESH": _simple("MESH", "MeSH", r"[DCQ][0-9]{6,9}"),
     "CHEBI": _simple("CHEBI", "ChEBI", r"[1-9][0-9]*"),
-    "RXNORM": _simple("RXNORM", "RxNorm", r"[1-9][0-9]*", "http://www.nlm.nih.gov/research/umls/rxnorm"),
+    "RXNORM": _simple("RXNORM", "RxNorm", r"[1-9][0-9]*"),
     "UMLS": _simple("UMLS", "UMLS", r"C[0-9]{7}"),
-    "LOINC": _simple("LOINC", "LOINC", r"(LP|LA)?[0-9]{1,7}-[0-9]", "http://loinc.org"),
+    "LOINC": _simple("LOINC", "LOINC", r"(LP|LA)?[0-9]{1,7}-[0-9]"),
 }
 
 
@@ -198,10 +208,5 @@ def code_system(prefix: str) -> CodeSystem | None:
 
 
 def fhir_systems() -> dict[str, str]:
-    """FHIR `Coding.system` URI -> mesokg prefix, for the systems FHIR names."""
-    systems = {}
-    for prefix in CODE_SYSTEMS:
-        system = code_system(prefix)
-        if system is not None and system.fhir_system:
-            systems[system.fhir_system] = prefix
-    return systems
+    """FHIR `Coding.system` URI -> mesokg prefix, for the systems FHIR names (no code data is loaded)."""
+    return {uri: prefix for prefix, uri in FHIR_SYSTEMS.items()}

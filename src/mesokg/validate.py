@@ -36,11 +36,19 @@ class ValidationResult:
 class ValidationOutcome:
     conforms: bool
     results: list[ValidationResult] = field(default_factory=list)
-    report: Graph | None = None
+    raw_report: Graph | None = None  # pySHACL's report; the SPARQL engine's is made on demand (see report)
     errors: list[InputError] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     engine: str = "pyshacl"
     note: str | None = None  # why the requested engine was not the one that ran
+    violations: list = field(default_factory=list, repr=False)  # the SPARQL engine's raw results
+
+    @property
+    def report(self) -> Graph | None:
+        """The standard sh:ValidationReport graph."""
+        if self.raw_report is None and self.engine == "sparql" and (self.files or self.violations):
+            self.raw_report = report_graph(self.violations, self.conforms)
+        return self.raw_report
 
     def fails(self, fail_on: str = "violation") -> bool:
         threshold = SEVERITY_ORDER["Warning" if fail_on == "warning" else "Violation"]
@@ -134,8 +142,9 @@ def validate_sparql(paths, kb: Graph | None, store: Path | None, fingerprint: st
         return ValidationOutcome(conforms=False, errors=loaded.errors, engine="sparql")
     results = engine.validate()
     conforms = not any(r.severity == "Violation" for r in results)
-    report = report_graph(engine.violations, conforms)
-    return ValidationOutcome(conforms, results, report, loaded.errors, loaded.files, "sparql")
+    outcome = ValidationOutcome(conforms, results, None, loaded.errors, loaded.files, "sparql")
+    outcome.violations = engine.violations
+    return outcome
 
 
 def report_graph(violations, conforms: bool) -> Graph:
