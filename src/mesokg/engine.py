@@ -246,11 +246,14 @@ class Engine:
             if treatment is not None and self.store.ox.contains_named_graph(SCREEN_GRAPH):
                 self.store.ox.remove_graph(SCREEN_GRAPH)
         kb = self.kb()
+        labels: dict = {}
         screened = []
         for patient in sorted(sessions, key=str):
             result = PatientScreen(str(patient))
             for treated, session in sorted(sessions[patient], key=lambda pair: str(pair[0])):
-                finding = Finding(str(treated), label_of(kb, treated), "none")
+                if treated not in labels:
+                    labels[treated] = label_of(kb, treated)
+                finding = Finding(str(treated), labels[treated], "none")
                 for strength, status in STRENGTHS:
                     reasons = by_strength[strength].get(session, [])
                     finding.reasons.extend(reasons)

@@ -8,7 +8,7 @@ the rule is written once.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rdflib import BNode, Graph, URIRef
@@ -79,7 +79,33 @@ class ScreenOutcome:
         return any(f.status != "none" for p in self.patients for f in p.findings)
 
     def as_dict(self) -> dict:
-        return {"patients": [asdict(p) for p in self.patients]}
+        """The JSON contract of DESIGN.md (built by hand: dataclasses.asdict deep-copies, which costs seconds
+        for a hundred thousand patients)."""
+        return {
+            "patients": [
+                {
+                    "patient": p.patient,
+                    "findings": [
+                        {
+                            "treatment": f.treatment,
+                            "treatmentLabel": f.treatmentLabel,
+                            "status": f.status,
+                            "reasons": [_reason_dict(r) for r in f.reasons],
+                        }
+                        for f in p.findings
+                    ],
+                }
+                for p in self.patients
+            ]
+        }
+
+
+def _reason_dict(reason: Reason) -> dict:
+    fields = dict(reason.__dict__)
+    for name in ("codes", "contraindicatedInCodes"):
+        fields[name] = [dict(code.__dict__) for code in fields[name]]
+    fields["recordCodes"] = list(fields["recordCodes"])
+    return fields
 
 
 def rule_query(shapes: Graph) -> str:

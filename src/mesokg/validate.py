@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyshacl
@@ -57,7 +57,7 @@ class ValidationOutcome:
     def as_dict(self) -> dict:
         return {
             "conforms": self.conforms,
-            "results": [asdict(r) for r in self.results],
+            "results": [{**r.__dict__, "reasons": list(r.reasons)} for r in self.results],
             "errors": [str(e) for e in self.errors],
             "files": [str(f) for f in self.files],
             "engine": self.engine,
