@@ -83,6 +83,12 @@ def test_labels_and_synonyms_any_case(built_graph: Graph):
     assert any(c.curie.startswith("SNOMEDCT:") and c.display is None for c in hit.codes)  # licensed: no label
 
 
+def test_a_code_that_names_nothing_says_what_the_nearest_mapped_code_is():
+    result = run("ICD10CM:L91.0")  # keloid is mapped to it as broader only
+    assert result.exit_code == 1
+    assert "names nothing in the graph; nearest mapped code: ICD10CM:L91.0, which is broader than" in result.output
+
+
 def test_exit_codes():
     assert run("no such concept at all").exit_code == 1
     assert run("ICD10CM:J45.909").exit_code == 1  # a real code that nothing is mapped to

@@ -464,13 +464,14 @@ def lookup_command(text: str, fmt: str, source_dir: Path | None) -> None:
     A code below a mapped code resolves through its terminology's hierarchy (ICD10CM:E11.65 -> the concept
     mapped to ICD10CM:E11). Exit codes: 0 found, 1 names nothing, 2 an invalid code or unknown code system.
     """
-    from mesokg.lookup import format_text, lookup
+    from mesokg.lookup import format_text, lookup, nearest_hint
 
-    hits = lookup(build_graph(source_dir), text)
+    graph = build_graph(source_dir)
+    hits = lookup(graph, text)
     if fmt == "json":
         click.echo(json.dumps({"query": text, "concepts": [hit.as_dict() for hit in hits]}, indent=2))
     else:
-        click.echo(format_text(text, hits))
+        click.echo(format_text(text, hits, "" if hits else nearest_hint(graph, text)))
     if not hits:
         raise click.exceptions.Exit(1)
 

@@ -117,9 +117,22 @@ def _hit(graph: Graph, concept: URIRef, how: str) -> Hit:
     return Hit(str(concept), label_of(graph, concept), kind_of(graph, concept), how, codes_of(graph, concept))
 
 
-def format_text(text: str, hits: list[Hit]) -> str:
+def nearest_hint(graph: Graph, text: str) -> str:
+    """For a valid code that names nothing: the nearest code above it that has some mapping, and how."""
+    from mesokg.resolve import _nearest, code_lineage
+
+    code = CODE.fullmatch(text.strip())
+    if not code or code.group(1) in GRAPH_PREFIXES or code.group(1) not in prefix_map():
+        return ""
+    try:
+        return _nearest(graph, code.group(1), code_lineage(code.group(1), code.group(2)))
+    except ResolutionError:
+        return ""
+
+
+def format_text(text: str, hits: list[Hit], hint: str = "") -> str:
     if not hits:
-        return f"{text}: names nothing in the graph"
+        return f"{text}: names nothing in the graph{hint}"
     lines = []
     for hit in hits:
         lines.append(f"{text} -> {compact(hit.concept)} ({hit.label}), {hit.kind}; matched by {hit.matchedBy}")
