@@ -491,9 +491,14 @@ def export_sssom_command(output: Path | None, source_dir: Path | None) -> None:
     Exit codes: 0 written, 2 a malformed mapping file or an unwritable output.
     """
     from mesokg.export import merged_sssom
+
+    emit(merged_sssom(source_dir), output)
+
+
+def emit(text: str, output: Path | None) -> None:
+    """`text` to standard output, or to the file `output`, written whole or not at all."""
     from mesokg.graph import write_atomically
 
-    text = merged_sssom(source_dir)
     if output is None:
         click.echo(text, nl=False)
     else:
@@ -520,16 +525,10 @@ def import_fhir_command(bundle: Path, output: Path | None, source_dir: Path | No
     Exit codes: 0 written, 2 malformed bundle (the message names the JSON path) or unwritable output.
     """
     from mesokg.fhir import import_bundle
-    from mesokg.graph import write_atomically
 
     if output is not None and output.exists() and bundle.exists() and output.resolve() == bundle.resolve():
         raise MesokgError(f"{output}: refusing to overwrite the input bundle with its import")
-    text = import_bundle(bundle, build_graph(source_dir)).serialize(format="turtle")
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        write_atomically(output, text)
-        click.echo(f"wrote {output}", err=True)
+    emit(import_bundle(bundle, build_graph(source_dir)).serialize(format="turtle"), output)
 
 
 def resolve_treatment(kb, treatment: str):

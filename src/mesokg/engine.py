@@ -299,6 +299,15 @@ class Engine:
         return _RecordCodes(self.store)
 
 
+def local_engine(kb: Graph | None, store_path: Path | None, fingerprint: str | None) -> Engine:
+    """An Engine over the bundled knowledge graph (built on demand) or the given one, in memory or on disk."""
+    from mesokg.graph import build_graph, source_fingerprint
+
+    if fingerprint is None:
+        fingerprint = source_fingerprint() if kb is None else f"unnamed:{id(kb)}"
+    return Engine((lambda: kb) if kb is not None else build_graph, fingerprint, store_path)
+
+
 class _Labels:
     """Labels of reason concepts: from the knowledge base, else (a coded drug) from the patient data."""
 

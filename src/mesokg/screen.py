@@ -164,12 +164,9 @@ def screen(
 
 
 def screen_sparql(paths, kb: Graph | None, treatment: str | None, store, fingerprint, progress=None) -> ScreenOutcome:
-    from mesokg.engine import Engine
-    from mesokg.graph import source_fingerprint
+    from mesokg.engine import local_engine
 
-    if fingerprint is None:
-        fingerprint = source_fingerprint() if kb is None else f"unnamed:{id(kb)}"
-    engine = Engine((lambda: kb) if kb is not None else build_graph, fingerprint, store)
+    engine = local_engine(kb, store, fingerprint)
     given = resolve(engine.kb(), treatment, "treatment", "--treatment") if treatment is not None else None
     loaded = engine.load(paths, progress)
     outcome = ScreenOutcome(errors=loaded.errors)

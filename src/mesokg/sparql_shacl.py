@@ -303,17 +303,7 @@ def _run(store, check: Check, to_rdflib) -> Iterator[Violation]:
     if check.nested and all(nested.owned for nested in check.nested):
         pairs = {(row["o"], row["f"]) for nested in check.nested for row in store.select(nested.query)}
         for owner, value in pairs:
-            value = to_rdflib(value)
-            yield Violation(
-                to_rdflib(owner),
-                check.shape,
-                check.component,
-                check.severity,
-                value,
-                check.path,
-                _message(check.message, value),
-                check.constraint,
-            )
+            yield _violation(check, to_rdflib(owner), to_rdflib(value))
         return
     failing = None
     if check.nested:
@@ -321,20 +311,13 @@ def _run(store, check: Check, to_rdflib) -> Iterator[Violation]:
     for row in store.select(check.query):
         focus = to_rdflib(row["f"])
         value = to_rdflib(row["v"]) if "v" in _names(row) else None
-        if failing is not None and value not in failing:
-            continue
-        if check.value_is_focus:
-            value = focus
-        yield Violation(
-            focus,
-            check.shape,
-            check.component,
-            check.severity,
-            value,
-            check.path,
-            _message(check.message, value),
-            check.constraint,
-        )
+        if failing is None or value in failing:
+            yield _violation(check, focus, focus if check.value_is_focus else value)
+
+
+def _violation(check: Check, focus, value) -> Violation:
+    message = _message(check.message, value)
+    return Violation(focus, check.shape, check.component, check.severity, value, check.path, message, check.constraint)
 
 
 def _names(row) -> set[str]:

@@ -131,12 +131,9 @@ def validate(
 
 def validate_sparql(paths, kb: Graph | None, store: Path | None, fingerprint: str | None, progress=None):
     """The fast path (mesokg.engine): SHACL compiled to SPARQL over pyoxigraph."""
-    from mesokg.engine import Engine
-    from mesokg.graph import source_fingerprint
+    from mesokg.engine import local_engine
 
-    if fingerprint is None:
-        fingerprint = source_fingerprint() if kb is None else f"unnamed:{id(kb)}"
-    engine = Engine((lambda: kb) if kb is not None else build_graph, fingerprint, store)
+    engine = local_engine(kb, store, fingerprint)
     loaded = engine.load(paths, progress)
     if not loaded.files and store is None:
         return ValidationOutcome(conforms=False, errors=loaded.errors, engine="sparql")
