@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from mesokg.cli import cli
 from mesokg.query import named_queries
-from mesokg.serve import free_port
+from mesokg.serve import die_with_parent, free_port
 
 ROOT = Path(__file__).parents[1]
 DATA = [ROOT / "examples" / "patients", ROOT / "examples" / "fhir"]
@@ -31,6 +31,7 @@ def server(tmp_path_factory):
         [oxigraph, "serve", "--location", str(tmp_path_factory.mktemp("oxigraph")), "--bind", f"127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=die_with_parent,  # no orphaned server if the test run is killed
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

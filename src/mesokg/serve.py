@@ -100,7 +100,7 @@ def fill_store(graph: Graph, store_dir: Path) -> None:
     del store
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the backend's process, before exec: on Linux, ask the kernel to stop it when mesokg dies, however
     mesokg dies (so a killed `mesokg serve` leaves no orphaned server behind)."""
     with contextlib.suppress(Exception):
@@ -137,7 +137,7 @@ def start_backend(graph: Graph | None, timeout_s: float, location: Path | None =
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        preexec_fn=_die_with_parent,
+        preexec_fn=die_with_parent,
     )
     url = f"http://127.0.0.1:{port}/query"
     deadline = time.monotonic() + 30
