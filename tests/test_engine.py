@@ -107,3 +107,4 @@ def test_cli_store_validates_and_screens_everything_it_holds(tmp_path: Path):
     patients = {p["patient"] for p in json.loads(everyone.output)["patients"]}
     assert patients == {"https://example.org/clinic/alice", "https://example.org/clinic/beatriz"}
     assert runner.invoke(cli, ["screen", "--store", store, "--engine", "rdflib"]).exit_code == 2
+    assert runner.invoke(cli, ["validate", "--store", store, "--engine", "pyshacl"]).exit_code == 2

@@ -114,6 +114,8 @@ def validate(
 
     if engine not in ENGINES:
         raise MesokgError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
+    if engine == "pyshacl" and store is not None:
+        raise MesokgError("--store works with the sparql engine only (pySHACL validates an in-memory graph)")
     note = None
     if engine != "pyshacl":
         try:
