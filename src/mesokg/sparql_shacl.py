@@ -139,12 +139,24 @@ def _property_shape(shapes: Graph, prop, focus: Focus) -> list[Check]:
         )
         return Check(prop, component, severity, message, path, query)
 
+    def focus_only(component, where: str) -> Check:
+        query = f"{PREFIXES}SELECT DISTINCT ({f} AS ?f) WHERE {{ {base} {where} }}"
+        return Check(prop, component, severity, message, path, query)
+
+    # the common cardinalities without grouping every focus node: "no value" and "two different values"
     checks = []
     min_count = shapes.value(prop, SH.minCount)
-    if min_count is not None:
+    if min_count is not None and int(min_count) == 1:
+        checks.append(
+            focus_only(SH.MinCountConstraintComponent, f"OPTIONAL {{ {f} <{path}> ?mesokg_x }} FILTER(!BOUND(?mesokg_x))")
+        )
+    elif min_count is not None:
         checks.append(count(SH.MinCountConstraintComponent, f"< {int(min_count)}", optional=True))
     max_count = shapes.value(prop, SH.maxCount)
-    if max_count is not None:
+    if max_count is not None and int(max_count) == 1:
+        where = f"{f} <{path}> ?mesokg_x , ?mesokg_y . FILTER(!sameTerm(?mesokg_x, ?mesokg_y))"
+        checks.append(focus_only(SH.MaxCountConstraintComponent, where))
+    elif max_count is not None:
         checks.append(count(SH.MaxCountConstraintComponent, f"> {int(max_count)}", optional=False))
     for cls in shapes.objects(prop, SH["class"]):
         checks.append(
