@@ -8,9 +8,11 @@ rdflib holds only the knowledge base (a few thousand triples), for resolving cod
 
 from __future__ import annotations
 
+import os
 import re
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -24,7 +26,8 @@ from mesokg.prefixes import compact
 from mesokg.resolve import label_of
 from mesokg.screen import STATUS_ORDER, STRENGTHS, Finding, PatientScreen, make_reason, rule_query
 from mesokg.sparql_shacl import Violation, compile_shapes, evaluate
-from mesokg.store import DATA_PREFIX, Loaded, Store, to_rdflib
+from mesokg.terminologies import warm_code_systems
+from mesokg.store import BULK_THRESHOLD, DATA_PREFIX, Loaded, Store, to_rdflib
 from mesokg.validate import ValidationResult, patient_shapes
 
 MESOKG = "https://w3id.org/mesokg/"
@@ -34,17 +37,27 @@ SCREEN_GRAPH = ox.NamedNode("urn:mesokg:graph:screen")
 PREFIX = "PREFIX mesokg: <https://w3id.org/mesokg/>\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
 
 
+def workers() -> int:
+    """How many queries to run side by side: the cores this process may use (MESOKG_WORKERS overrides)."""
+    try:
+        return max(1, int(os.environ.get("MESOKG_WORKERS", "")))
+    except ValueError:
+        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
 class Engine:
     """A store with the knowledge base loaded, patient files added to it, and their codes resolved."""
 
     def __init__(self, kb: Callable[[], Graph], fingerprint: str, store_path: Path | None = None, store=None) -> None:
         """`store`: a store that already holds the knowledge base (mesokg.remote.RemoteStore); otherwise an
-        embedded one, on disk at `store_path` or in memory."""
+        embedded one, on disk at `store_path` or in memory. The knowledge base is built and put in the store
+        when first needed (while a big file is parsed, see `load`)."""
         self._kb_factory = kb
         self._kb: Graph | None = None
+        self._fingerprint = fingerprint
         self.remote = store is not None
         self.store = store if store is not None else Store(store_path)
-        self.kb_reloaded = False if self.remote else self.store.ensure_kb(self.kb, fingerprint)
+        self._kb_reloaded: bool | None = False if self.remote else None
         self.shapes = patient_shapes()
         self.violations: list = []
         self._reasons: dict[str, dict] = {}
@@ -54,11 +67,33 @@ class Engine:
             self._kb = self._kb_factory()
         return self._kb
 
+    @property
+    def kb_reloaded(self) -> bool:
+        """Whether the knowledge base had to be (re)loaded into the store (False: the store already held it)."""
+        if self._kb_reloaded is None:
+            self._kb_reloaded = self.store.ensure_kb(self.kb, self._fingerprint)
+        return self._kb_reloaded
+
     # ---- loading ---------------------------------------------------------------------------------------------
     def load(self, paths, progress=None) -> Loaded:
         """Add the files (each replacing an earlier load of the same content) and resolve their codes; when
         the knowledge base was reloaded, codes of everything already in the store are resolved again."""
-        loaded = self.store.load_files(paths, progress)
+        paths = list(paths)
+        if self._kb_reloaded is None and _parsed_without_kb(paths):
+            # the store parses the files without Python's lock: build the knowledge base meanwhile, and for a
+            # big population also read the code tables its records will need
+            # (writing the knowledge base into the store would wait for the files, so it is only built here)
+            self.store.hash_files(paths)
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                pending = pool.submit(self.store.load_files, paths, progress)
+                self.kb()
+                if _total_size(paths) > BULK_THRESHOLD:
+                    warm_code_systems()
+                loaded = pending.result()
+            self.kb_reloaded  # noqa: B018 - stores the knowledge base
+        else:
+            self.kb_reloaded  # noqa: B018
+            loaded = self.store.load_files(paths, progress)
         graphs = self.store.data_graphs() if self.kb_reloaded else loaded.graphs
         if self.kb_reloaded:
             for graph in self.store.ox.named_graphs():
@@ -111,7 +146,14 @@ class Engine:
     def validate(self) -> list[ValidationResult]:
         """Every SHACL result for the patient data in the store, sorted as the pySHACL path sorts them."""
         checks = compile_shapes(self.shapes)
-        violations = list(evaluate(self.store, [c for c in checks if not self._is_the_rule(c)]))
+        plain = [c for c in checks if not self._is_the_rule(c)]
+        # the store answers queries without holding Python's lock, so the checks (and the clinical rule, the
+        # longest, started first) run side by side on the machine's cores
+        with ThreadPoolExecutor(max_workers=workers()) as pool:
+            rule = pool.submit(self.session_reasons, STRENGTHS[0][0])
+            found = list(pool.map(lambda check: list(evaluate(self.store, [check])), plain))
+            rule.result()
+        violations = [v for part in found for v in part]
         violations += self._rule_violations([c for c in checks if self._is_the_rule(c)])
         self.violations = violations
         if not violations:
@@ -147,36 +189,42 @@ class Engine:
         if not checks:
             return []
         query = f"{PREFIX}SELECT ?s WHERE {{ ?s a/rdfs:subClassOf* mesokg:TreatmentSession }}"
-        sessions = {to_rdflib(row["s"]) for row in self.store.select(query)}
+        sessions = {row["s"] for row in self.store.select(query)}
         found = []
         for check in checks:
             strength = self.shapes.value(check.shape, URIRef(MESOKG + "contraindicationStrength"))
             for session in self.session_reasons(str(strength).rsplit("/", 1)[-1]):
                 if session in sessions:
+                    focus = to_rdflib(session)
                     found.append(
-                        Violation(session, check.shape, check.component, check.severity, session, None, check.message)
+                        Violation(focus, check.shape, check.component, check.severity, focus, None, check.message)
                     )
         return found
 
     def _patients_of(self, nodes: set) -> dict:
+        """The patient each node belongs to: itself, or the patient whose record links to it. One pass over
+        the patients' links, matched against the nodes as store terms (a VALUES list of thousands of nodes
+        is far slower in the store)."""
+        wanted = {_ox(n): n for n in nodes}
         owners = {}
         for row in self.store.select(f"{PREFIX}SELECT ?p WHERE {{ ?p a mesokg:Patient }}"):
-            patient = to_rdflib(row["p"])
-            if patient in nodes:
-                owners[patient] = patient
+            node = wanted.get(row["p"])
+            if node is not None:
+                owners[node] = node
         query = f"{PREFIX}SELECT ?p ?x WHERE {{ ?p a mesokg:Patient ; ?r ?x . FILTER(!isLiteral(?x)) }}"
         for row in self.store.select(query):
-            node = to_rdflib(row["x"])
-            if node in nodes and node not in owners:
+            node = wanted.get(row["x"])
+            if node is not None and node not in owners:
                 owners[node] = to_rdflib(row["p"])
         return owners
 
     def _blank_types(self, nodes: set) -> dict:
         types: dict = defaultdict(list)
-        if nodes:
+        wanted = {_ox(n): n for n in nodes}
+        if wanted:
             for row in self.store.select("SELECT ?x ?t WHERE { ?x a ?t FILTER(isBlank(?x)) }"):
-                node = to_rdflib(row["x"])
-                if node in nodes:
+                node = wanted.get(row["x"])
+                if node is not None:
                     types[node].append(to_rdflib(row["t"]))
         return types
 
@@ -184,13 +232,22 @@ class Engine:
         clinical = {(v.focus, v.shape) for v in violations if v.component == CLINICAL_COMPONENT}
         if not clinical:
             return {}
-        chains = {}
-        for strength, _ in STRENGTHS:
-            reasons = self.session_reasons(strength)
-            for focus, shape in clinical:
-                if self.shapes.value(shape, URIRef(MESOKG + "contraindicationStrength")) == URIRef(MESOKG + strength):
-                    chains[(focus, shape)] = tuple(r.describe() for r in reasons.get(focus, []))
-        return chains
+        strength_of = {
+            shape: str(self.shapes.value(shape, URIRef(MESOKG + "contraindicationStrength"))).rsplit("/", 1)[-1]
+            for shape in {shape for _, shape in clinical}
+        }
+        described: dict[int, str] = {}  # reasons are shared between sessions: each described once
+
+        def describe(reason) -> str:
+            text = described.get(id(reason))
+            if text is None:
+                text = described[id(reason)] = reason.describe()
+            return text
+
+        return {
+            (focus, shape): tuple(describe(r) for r in self.session_reasons(strength_of[shape]).get(_ox(focus), []))
+            for focus, shape in clinical
+        }
 
     # ---- screening -------------------------------------------------------------------------------------------
     def session_reasons(self, strength: str) -> dict:
@@ -201,12 +258,13 @@ class Engine:
         return self._reasons.get(strength, {})
 
     def _session_reasons(self) -> dict[str, dict]:
-        """The rule run once for every strength: strength -> session -> sorted reasons."""
+        """The rule run once for every strength: strength -> session (a store term) -> sorted reasons."""
         kb = self.kb()
         record_codes = self._record_codes()
         labels = _Labels(kb, self.store)
         found: dict = defaultdict(lambda: defaultdict(set))
         cache: dict = {}
+        made: dict = {}
 
         def concept_codes(concept) -> tuple:
             if concept not in cache:
@@ -220,13 +278,18 @@ class Engine:
         strengths = " ".join(f"<{MESOKG}{strength}>" for strength, _ in STRENGTHS)
         query = re.sub(r"\bWHERE\s*\{", f"WHERE {{ VALUES ?mesokg_strength {{ {strengths} }}", query, count=1)
         solutions = self.store.select(query)
-        names = [variable.value for variable in solutions.variables]
+        # a reason is the same for every patient with the same fact and record codes: made once, shared
+        names = [v.value for v in solutions.variables if v.value not in ("this", "reason")]
         for row in solutions:
-            values = {name: to_rdflib(row[name]) for name in names if row[name] is not None}
-            strength = str(values.pop("mesokg_strength")).rsplit("/", 1)[-1]
-            session = values["this"]
-            codes = record_codes.codes(session, str(values["kind"]), values.get("reason"))
-            found[strength][session].add(make_reason(values, strength, kb, labels, codes, concept_codes))
+            session, kind = row["this"], row["kind"].value
+            codes = record_codes.codes(session, kind, row["reason"])
+            key = (tuple(row[name] for name in names), codes)
+            reason = made.get(key)
+            if reason is None:
+                values = {name: to_rdflib(row[name]) for name in names if row[name] is not None}
+                strength = str(values["mesokg_strength"]).rsplit("/", 1)[-1]
+                reason = made[key] = (strength, make_reason(values, strength, kb, labels, codes, concept_codes))
+            found[reason[0]][session].add(reason[1])
         return {
             strength: {
                 session: sorted(reasons, key=lambda r: (r.kind, r.concept, r.contraindicatedIn, r.assertion))
@@ -238,9 +301,14 @@ class Engine:
     def screen(self, treatment: URIRef | None = None) -> list[PatientScreen]:
         """Every patient of the store: each planned session (or `treatment`, for everyone) with its status."""
         try:
-            sessions = self._sessions(treatment)
             if treatment is not None:
+                sessions = self._sessions(treatment)
                 self._reasons.clear()  # the sessions just added are not in an earlier run of the rule
+            else:  # the sessions are listed while the rule runs
+                with ThreadPoolExecutor(max_workers=workers()) as pool:
+                    pending = pool.submit(self._sessions, None)
+                    self.session_reasons(STRENGTHS[0][0])
+                    sessions = pending.result()
             by_strength = {strength: self.session_reasons(strength) for strength, _ in STRENGTHS}
         finally:
             if treatment is not None and self.store.ox.contains_named_graph(SCREEN_GRAPH):
@@ -248,12 +316,12 @@ class Engine:
         kb = self.kb()
         labels: dict = {}
         screened = []
-        for patient in sorted(sessions, key=str):
-            result = PatientScreen(str(patient))
-            for treated, session in sorted(sessions[patient], key=lambda pair: str(pair[0])):
+        for patient in sorted(sessions, key=lambda term: term.value):
+            result = PatientScreen(patient.value)
+            for treated, session in sorted(sessions[patient], key=lambda pair: pair[0].value):
                 if treated not in labels:
-                    labels[treated] = label_of(kb, treated)
-                finding = Finding(str(treated), labels[treated], "none")
+                    labels[treated] = label_of(kb, URIRef(treated.value))
+                finding = Finding(treated.value, labels[treated], "none")
                 for strength, status in STRENGTHS:
                     reasons = by_strength[strength].get(session, [])
                     finding.reasons.extend(reasons)
@@ -264,27 +332,27 @@ class Engine:
         return screened
 
     def _sessions(self, treatment: URIRef | None) -> dict:
+        """Patient -> (treatment, session) pairs to screen, as store terms."""
         sessions: dict = defaultdict(list)
-        patients = [
-            to_rdflib(r["p"]) for r in self.store.select(f"{PREFIX}SELECT DISTINCT ?p WHERE {{ ?p a mesokg:Patient }}")
-        ]
+        patients = [r["p"] for r in self.store.select(f"{PREFIX}SELECT DISTINCT ?p WHERE {{ ?p a mesokg:Patient }}")]
         for patient in patients:
             sessions[patient]
         if treatment is not None:
             if self.remote:
                 raise MesokgError("--treatment cannot be screened on a remote endpoint (it adds sessions)")
+            treated = ox.NamedNode(str(treatment))
             quads = []
             for index, patient in enumerate(patients):
                 session = ox.BlankNode(f"screen{index}")
                 quads += [
-                    ox.Quad(_ox(patient), ox.NamedNode(MESOKG + "hasSession"), session, SCREEN_GRAPH),
+                    ox.Quad(patient, ox.NamedNode(MESOKG + "hasSession"), session, SCREEN_GRAPH),
                     ox.Quad(session, _type(), ox.NamedNode(MESOKG + "TreatmentSession"), SCREEN_GRAPH),
-                    ox.Quad(session, ox.NamedNode(MESOKG + "treatment"), ox.NamedNode(str(treatment)), SCREEN_GRAPH),
+                    ox.Quad(session, ox.NamedNode(MESOKG + "treatment"), treated, SCREEN_GRAPH),
                     ox.Quad(
                         session, ox.NamedNode(MESOKG + "sessionStatus"), ox.NamedNode(MESOKG + "planned"), SCREEN_GRAPH
                     ),
                 ]
-                sessions[patient].append((treatment, to_rdflib(session)))
+                sessions[patient].append((treated, session))
             self.store.ox.extend(quads)
             return sessions
         query = (
@@ -292,11 +360,34 @@ class Engine:
             f"?s mesokg:sessionStatus mesokg:planned ; mesokg:treatment ?t . ?t a mesokg:Treatment }}"
         )
         for row in self.store.select(query):
-            sessions[to_rdflib(row["p"])].append((to_rdflib(row["t"]), to_rdflib(row["s"])))
+            sessions[row["p"]].append((row["t"], row["s"]))
         return sessions
 
     def _record_codes(self) -> _RecordCodes:
         return _RecordCodes(self.store)
+
+
+def _parsed_without_kb(paths) -> bool:
+    """Whether every input is RDF (a FHIR bundle is converted with the knowledge base's treatments)."""
+    from mesokg.fhir import looks_like_fhir
+    from mesokg.inputs import expand_paths
+
+    files, _ = expand_paths(paths)
+    for path in files:
+        try:
+            with path.open("rb") as stream:
+                if looks_like_fhir(stream.read(512)):
+                    return False
+        except OSError:
+            continue  # reported by the load itself
+    return True
+
+
+def _total_size(paths) -> int:
+    from mesokg.inputs import expand_paths
+
+    files, _ = expand_paths(paths)
+    return sum(path.stat().st_size for path in files if path.is_file())
 
 
 def local_engine(kb: Graph | None, store_path: Path | None, fingerprint: str | None) -> Engine:
@@ -329,7 +420,7 @@ class _Labels:
 
 class _RecordCodes:
     """The codes patient records gave, looked up in bulk: per condition node, and per (patient, substance)
-    for medication uses and allergy records; and each session's patient."""
+    for medication uses and allergy records; and each session's patient. Keyed by store terms."""
 
     def __init__(self, store: Store) -> None:
         self.condition: dict = defaultdict(set)
@@ -337,7 +428,7 @@ class _RecordCodes:
         self.patient_of_session: dict = {}
         q = f"{PREFIX}SELECT ?n ?c WHERE {{ ?p mesokg:hasCondition ?n . ?n mesokg:code ?c }}"
         for row in store.select(q):
-            self.condition[to_rdflib(row["n"])].add(compact(row["c"].value))
+            self.condition[row["n"]].add(compact(row["c"].value))
         q = (
             f"{PREFIX}SELECT ?k ?p ?s ?c WHERE {{ {{ ?p mesokg:takesMedication ?u . ?u mesokg:medication ?s "
             f'BIND("medication" AS ?k) }} UNION {{ ?p mesokg:hasAllergy ?u . ?u mesokg:substance ?s '
@@ -345,14 +436,16 @@ class _RecordCodes:
             f"?u mesokg:code ?c }}"
         )
         for row in store.select(q):
-            key = (row["k"].value, to_rdflib(row["p"]), to_rdflib(row["s"]))
-            self.linked[key].add(compact(row["c"].value))
-        for row in store.select(f"{PREFIX}SELECT ?p ?s WHERE {{ ?p mesokg:hasSession ?s }}"):
-            self.patient_of_session[to_rdflib(row["s"])] = to_rdflib(row["p"])
+            self.linked[(row["k"].value, row["p"], row["s"])].add(compact(row["c"].value))
+        if self.linked:  # only coded medications and allergies need the patient of a session
+            for row in store.select(f"{PREFIX}SELECT ?p ?s WHERE {{ ?p mesokg:hasSession ?s }}"):
+                self.patient_of_session[row["s"]] = row["p"]
 
     def codes(self, session, kind: str, reason) -> tuple[str, ...]:
         if kind == "condition":
             return tuple(sorted(self.condition.get(reason, ())))
+        if not self.linked:
+            return ()
         patient = self.patient_of_session.get(session)
         return tuple(sorted(self.linked.get((kind, patient, reason), ())))
 

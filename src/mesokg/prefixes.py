@@ -30,6 +30,7 @@ def expand(curie: str) -> str:
     return curie
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def compact(iri: str) -> str:
     """An IRI -> its CURIE under the longest matching namespace; unchanged where none matches."""
     best = max(

@@ -81,6 +81,14 @@ class ScreenOutcome:
     def as_dict(self) -> dict:
         """The JSON contract of DESIGN.md (built by hand: dataclasses.asdict deep-copies, which costs seconds
         for a hundred thousand patients)."""
+        made: dict[int, dict] = {}  # a reason shared by many patients becomes one dict, not one each
+
+        def reason_dict(reason: Reason) -> dict:
+            found = made.get(id(reason))
+            if found is None:
+                found = made[id(reason)] = _reason_dict(reason)
+            return found
+
         return {
             "patients": [
                 {
@@ -90,7 +98,7 @@ class ScreenOutcome:
                             "treatment": f.treatment,
                             "treatmentLabel": f.treatmentLabel,
                             "status": f.status,
-                            "reasons": [_reason_dict(r) for r in f.reasons],
+                            "reasons": [reason_dict(r) for r in f.reasons],
                         }
                         for f in p.findings
                     ],

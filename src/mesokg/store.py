@@ -54,6 +54,7 @@ class Store:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = Path(path) if path is not None else None
+        self.digests: dict[Path, str] = {}  # see hash_files
         try:
             self.ox = ox.Store(str(self.path)) if self.path is not None else ox.Store()
         except OSError as error:
@@ -98,12 +99,23 @@ class Store:
             loaded.files.append(path)
         return loaded
 
+    def hash_files(self, paths: Iterable[Path]) -> None:
+        """Compute the files' digests now, for the next load_files. A thread loading files while another runs
+        Python code would wait for Python's lock at every block it hashes (seconds for a big file)."""
+        from mesokg.inputs import expand_paths
+
+        for path in expand_paths(list(paths))[0]:
+            try:
+                self.digests[path] = _sha256(path)
+            except OSError:
+                continue  # reported by the load itself
+
     def load_file(self, path: Path, progress: bool = False) -> ox.NamedNode:
         from mesokg.fhir import bundle_to_graph, looks_like_fhir
         from mesokg.inputs import detect_format
 
         try:
-            digest = _sha256(path)
+            digest = self.digests.pop(path, None) or _sha256(path)
             head = path.open("rb").read(512)
         except OSError as error:
             raise InputError(located(path, f"cannot read: {error.strerror or error}")) from None
@@ -119,9 +131,12 @@ class Store:
             else:
                 name = detect_format(path, head)
                 fmt = OX_FORMATS[name]
-                if path.stat().st_size > BULK_THRESHOLD:
-                    with path.open("rb") as raw, _progress(path, progress) as counted:
+                if path.stat().st_size > BULK_THRESHOLD and _shows_progress(progress):
+                    with path.open("rb") as raw, _progress(path) as counted:
                         self.ox.bulk_load(counted(raw), format=fmt, to_graph=graph)
+                elif path.stat().st_size > BULK_THRESHOLD:
+                    # read by the store itself, without Python's lock: other threads go on meanwhile
+                    self.ox.bulk_load(path=str(path), format=fmt, to_graph=graph)
                 else:
                     data = path.read_bytes()
                     _check_text(path, data)
@@ -190,13 +205,14 @@ class _Counted(io.RawIOBase):
         return n
 
 
+def _shows_progress(show: bool) -> bool:
+    """A progress bar goes to the terminal (stderr) when asked for and stderr is one."""
+    return bool(show) and sys.stderr.isatty()
+
+
 @contextlib.contextmanager
-def _progress(path: Path, show: bool):
-    """A progress bar on the terminal (stderr) while a big file streams into the store; nothing when `show`
-    is false or stderr is not a terminal."""
-    if not (show and sys.stderr.isatty()):
-        yield lambda raw: raw
-        return
+def _progress(path: Path):
+    """A progress bar on the terminal while a big file streams into the store."""
     import click
 
     with click.progressbar(length=path.stat().st_size, label=f"loading {path.name}", file=sys.stderr) as bar:

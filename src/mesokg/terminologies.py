@@ -210,3 +210,10 @@ def code_system(prefix: str) -> CodeSystem | None:
 def fhir_systems() -> dict[str, str]:
     """FHIR `Coding.system` URI -> mesokg prefix, for the systems FHIR names (no code data is loaded)."""
     return {uri: prefix for prefix, uri in FHIR_SYSTEMS.items()}
+
+
+def warm_code_systems() -> None:
+    """Read the code tables that take seconds to load (ICD-10-CM, the ICD-11 titles) now: called while a big
+    population is parsed by the store, so that resolving and describing its codes does not wait for them."""
+    code_system("ICD10CM")
+    icd11_codes()
