@@ -56,6 +56,7 @@ class Step:
     ok_exits: tuple[int, ...] = (0,)
     check: str | None = None  # a key of CHECKS: how to verify the output
     fresh: tuple[str, ...] = ()  # placeholders of directories (inside the work directory) emptied first
+    largest: int | None = None  # larger populations skip this step (it holds the whole population in memory)
 
 
 def query_args(name: str, params: dict[str, str]) -> tuple[str, ...]:
@@ -70,13 +71,16 @@ HEADLINE_ARGS = query_args(*HEADLINE_QUERY)
 VALIDATION = {"ok_exits": (0, 1), "check": "validate"}
 SCREENING = {"ok_exits": (0, 1), "check": "screen"}
 
+# the largest population run in memory (one file, no store); above it only the on-disk store steps run
+IN_MEMORY = 100_000
+
 ONCE_STEPS = (
     Step("mesokg build", ("{mesokg}", "build", "-o", "{build}")),
     Step("mesokg build --store", ("{mesokg}", "build", "-o", "{build}", "--store", "{kbstore}"), fresh=("kbstore",)),
 )
 PER_SIZE_STEPS = (
-    Step("mesokg validate", ("{mesokg}", "validate", "{data}", "-f", "json"), **VALIDATION),
-    Step("mesokg screen", ("{mesokg}", "screen", "{data}", "-f", "json"), **SCREENING),
+    Step("mesokg validate", ("{mesokg}", "validate", "{data}", "-f", "json"), largest=IN_MEMORY, **VALIDATION),
+    Step("mesokg screen", ("{mesokg}", "screen", "{data}", "-f", "json"), largest=IN_MEMORY, **SCREENING),
     Step(
         "mesokg validate --store (load + validate)",
         ("{mesokg}", "validate", "--store", "{store}", "{data}", "-f", "json"),
@@ -84,7 +88,12 @@ PER_SIZE_STEPS = (
         **VALIDATION,
     ),
     Step("mesokg screen --store (loaded)", ("{mesokg}", "screen", "--store", "{store}", "-f", "json"), **SCREENING),
-    Step("mesokg query unsuitable-treatments --data", ("{mesokg}", *HEADLINE_ARGS, "--data", "{data}"), check="rows"),
+    Step(
+        "mesokg query unsuitable-treatments --data",
+        ("{mesokg}", *HEADLINE_ARGS, "--data", "{data}"),
+        check="rows",
+        largest=IN_MEMORY,
+    ),
     Step(
         "mesokg query unsuitable-treatments --store", ("{mesokg}", *HEADLINE_ARGS, "--store", "{store}"), check="rows"
     ),
@@ -398,7 +407,7 @@ def run_size(run: Run, size: int, places: dict[str, str]) -> None:
     here = {**places, "data": str(pop.path), "store": str(run.workdir / "stores" / str(size))}
     for step in PER_SIZE_STEPS:
         wanted_sizes = run.args.pyshacl_sizes if step.sizes == "reference" else run.args.sizes
-        if size not in wanted_sizes or not wanted(run, step.name):
+        if size not in wanted_sizes or not wanted(run, step.name) or (step.largest and size > step.largest):
             continue
         log(f"{size} patients: {step.name}")
         measurement = run_step(run, step, here, outdir, pop.summary)

@@ -97,10 +97,18 @@ def load_query(name_or_file: str) -> NamedQuery:
     return queries[name_or_file]
 
 
+_PREPARED: dict[tuple[str, str], Query] = {}
+
+
 def prepare(query: NamedQuery) -> Query:
-    """Parse the query, reporting a syntax error with its line and column."""
+    """Parse the query (once per text: a warm query is not parsed again), reporting a syntax error with its
+    line and column."""
+    key = (str(query.path), query.text)
+    if key in _PREPARED:
+        return _PREPARED[key]
     try:
-        return prepareQuery(query.text)
+        _PREPARED[key] = prepareQuery(query.text)
+        return _PREPARED[key]
     except ParseBaseException as error:
         raise InputError(located(query.path, f"SPARQL syntax error: {error.msg}", error.lineno, error.col)) from None
     except Exception as error:  # rdflib's algebra translation raises assorted errors for bad queries

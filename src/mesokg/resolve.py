@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import weakref
 from dataclasses import dataclass
 
 from rdflib import Graph, URIRef
@@ -49,9 +50,30 @@ class Candidate:
 
 
 def candidates(graph: Graph, kind: str) -> list[URIRef]:
+    return list(_kind_index(graph, kind)[0])
+
+
+# per graph and kind: (sorted candidates, their set, casefolded label or synonym -> candidates). Kept while the
+# graph is alive and unchanged in size, so a warm query does not run the kind's SPARQL query again.
+_INDEXES: dict[int, tuple[weakref.ref, int, dict]] = {}
+
+
+def _kind_index(graph: Graph, kind: str) -> tuple[tuple[URIRef, ...], frozenset, dict[str, frozenset]]:
     if kind not in KIND_PATTERNS:
         raise MesokgError(f"unknown parameter kind {kind!r}; known: {', '.join(sorted(KIND_PATTERNS))}")
-    return sorted(row.c for row in graph.query(KIND_QUERY.format(pattern=KIND_PATTERNS[kind])))
+    entry = _INDEXES.get(id(graph))
+    size = len(graph)
+    if entry is None or entry[0]() is not graph or entry[1] != size:
+        entry = _INDEXES[id(graph)] = (weakref.ref(graph, lambda _, key=id(graph): _INDEXES.pop(key, None)), size, {})
+    kinds = entry[2]
+    if kind not in kinds:
+        pool = tuple(sorted(row.c for row in graph.query(KIND_QUERY.format(pattern=KIND_PATTERNS[kind]))))
+        labels: dict[str, set] = {}
+        for c in pool:
+            for lit in (*graph.objects(c, RDFS.label), *graph.objects(c, SKOS.altLabel)):
+                labels.setdefault(str(lit).casefold(), set()).add(c)
+        kinds[kind] = (pool, frozenset(pool), {label: frozenset(found) for label, found in labels.items()})
+    return kinds[kind]
 
 
 def label_of(graph: Graph, iri: URIRef) -> str:
@@ -62,8 +84,7 @@ def label_of(graph: Graph, iri: URIRef) -> str:
 def resolve(graph: Graph, value: str, kind: str = "concept", name: str = "value") -> URIRef:
     """The one concept of `kind` that `value` names: an IRI, a CURIE, or a label or synonym (any case)."""
     text = value.strip()
-    pool = candidates(graph, kind)
-    members = set(pool)
+    pool, members, by_label = _kind_index(graph, kind)
     code = CODE.fullmatch(text)
     if code and code.group(1) not in GRAPH_PREFIXES and not text.startswith(("http://", "https://", "urn:", "<")):
         return resolve_code(graph, code.group(1), code.group(2), members, kind, name)
@@ -73,14 +94,7 @@ def resolve(graph: Graph, value: str, kind: str = "concept", name: str = "value"
             return iri
         raise ResolutionError(f"{name}={value!r}: {compact(str(iri))} is not a {kind} of the graph")
     wanted = text.casefold()
-    matches = sorted(
-        {
-            c
-            for c in pool
-            for lit in (*graph.objects(c, RDFS.label), *graph.objects(c, SKOS.altLabel))
-            if str(lit).casefold() == wanted
-        }
-    )
+    matches = sorted(by_label.get(wanted, ()))
     if len(matches) == 1:
         return matches[0]
     if matches:
