@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import io
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,7 @@ PREFIXES = """
 @prefix sh: <http://www.w3.org/ns/shacl#> . @prefix mesokg: <https://w3id.org/mesokg/> .
 @prefix xsd: <http://www.w3.org/2001/XMLSchema#> . @prefix ex: <https://example.org/shapes/> .
 """
+MESOKG = "https://w3id.org/mesokg/"
 UNSUPPORTED = {
     "pattern": "ex:S a sh:NodeShape ; sh:targetClass mesokg:Patient ; "
     'sh:property [ sh:path mesokg:bodySite ; sh:pattern "^a" ] .',
@@ -108,3 +111,32 @@ def test_cli_store_validates_and_screens_everything_it_holds(tmp_path: Path):
     assert patients == {"https://example.org/clinic/alice", "https://example.org/clinic/beatriz"}
     assert runner.invoke(cli, ["screen", "--store", store, "--engine", "rdflib"]).exit_code == 2
     assert runner.invoke(cli, ["validate", "--store", store, "--engine", "pyshacl"]).exit_code == 2
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_big_file_shows_a_progress_bar_on_a_terminal_only(monkeypatch, tmp_path: Path):
+    """Files over the bulk threshold stream into the store; on a terminal a bar shows how far it got."""
+    import mesokg.store as store_module
+
+    data = tmp_path / "patients.nt"
+    data.write_text(
+        "".join(f"<urn:p{i}> <{MESOKG}birthDate> \"1990-01-01\" .\n" for i in range(2000)), encoding="utf-8"
+    )
+    monkeypatch.setattr(store_module, "BULK_THRESHOLD", 1000)
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    store = store_module.Store()
+    graph = store.load_file(data, progress=True)
+    assert sum(1 for _ in store.ox.quads_for_pattern(None, None, None, graph)) == 2000
+    assert "loading patients.nt" in terminal.getvalue()
+
+    piped = io.StringIO()  # not a terminal: no bar, same data
+    monkeypatch.setattr(sys, "stderr", piped)
+    again = store_module.Store()
+    graph = again.load_file(data, progress=True)
+    assert sum(1 for _ in again.ox.quads_for_pattern(None, None, None, graph)) == 2000
+    assert piped.getvalue() == ""

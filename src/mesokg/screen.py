@@ -13,6 +13,7 @@ from pathlib import Path
 
 from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import RDF, RDFS, SH
+from rdflib.plugins.sparql import prepareQuery
 
 from mesokg.errors import InputError, MesokgError
 from mesokg.graph import build_graph
@@ -155,7 +156,7 @@ def screen(
     if not inputs.files:
         return outcome
     resolve_record_codes(graph)
-    query = rule_query(patient_shapes())
+    query = prepareQuery(rule_query(patient_shapes()))  # parsed once, evaluated per session
     for patient in sorted(graph.subjects(RDF.type, m("Patient")), key=str):
         sessions = _sessions_to_screen(graph, patient, given)
         screened = PatientScreen(str(patient))
@@ -184,7 +185,7 @@ def screen_sparql(paths, kb: Graph | None, treatment: str | None, store, fingerp
     return outcome
 
 
-def session_reasons(graph: Graph, session, strength: str, query: str | None = None) -> list[Reason]:
+def session_reasons(graph: Graph, session, strength: str, query=None) -> list[Reason]:
     """Every reason the clinical rule gives for contraindicating the session's treatment at `strength`."""
     rows = graph.query(
         query or rule_query(patient_shapes()),
