@@ -123,9 +123,7 @@ def test_a_big_file_shows_a_progress_bar_on_a_terminal_only(monkeypatch, tmp_pat
     import mesokg.store as store_module
 
     data = tmp_path / "patients.nt"
-    data.write_text(
-        "".join(f"<urn:p{i}> <{MESOKG}birthDate> \"1990-01-01\" .\n" for i in range(2000)), encoding="utf-8"
-    )
+    data.write_text("".join(f'<urn:p{i}> <{MESOKG}birthDate> "1990-01-01" .\n' for i in range(2000)), encoding="utf-8")
     monkeypatch.setattr(store_module, "BULK_THRESHOLD", 1000)
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)

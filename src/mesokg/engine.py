@@ -26,8 +26,8 @@ from mesokg.prefixes import compact
 from mesokg.resolve import label_of
 from mesokg.screen import STATUS_ORDER, STRENGTHS, Finding, PatientScreen, make_reason, rule_query
 from mesokg.sparql_shacl import Violation, compile_shapes, evaluate
-from mesokg.terminologies import warm_code_systems
 from mesokg.store import BULK_THRESHOLD, DATA_PREFIX, Loaded, Store, to_rdflib
+from mesokg.terminologies import warm_code_systems
 from mesokg.validate import ValidationResult, patient_shapes
 
 MESOKG = "https://w3id.org/mesokg/"

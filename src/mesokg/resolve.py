@@ -61,10 +61,10 @@ _INDEXES: dict[int, tuple[weakref.ref, int, dict]] = {}
 def _kind_index(graph: Graph, kind: str) -> tuple[tuple[URIRef, ...], frozenset, dict[str, frozenset]]:
     if kind not in KIND_PATTERNS:
         raise MesokgError(f"unknown parameter kind {kind!r}; known: {', '.join(sorted(KIND_PATTERNS))}")
-    entry = _INDEXES.get(id(graph))
-    size = len(graph)
+    key, size = id(graph), len(graph)
+    entry = _INDEXES.get(key)
     if entry is None or entry[0]() is not graph or entry[1] != size:
-        entry = _INDEXES[id(graph)] = (weakref.ref(graph, lambda _, key=id(graph): _INDEXES.pop(key, None)), size, {})
+        entry = _INDEXES[key] = (weakref.ref(graph, lambda _: _INDEXES.pop(key, None)), size, {})
     kinds = entry[2]
     if kind not in kinds:
         pool = tuple(sorted(row.c for row in graph.query(KIND_QUERY.format(pattern=KIND_PATTERNS[kind]))))

@@ -147,9 +147,8 @@ def _property_shape(shapes: Graph, prop, focus: Focus) -> list[Check]:
     checks = []
     min_count = shapes.value(prop, SH.minCount)
     if min_count is not None and int(min_count) == 1:
-        checks.append(
-            focus_only(SH.MinCountConstraintComponent, f"OPTIONAL {{ {f} <{path}> ?mesokg_x }} FILTER(!BOUND(?mesokg_x))")
-        )
+        where = f"OPTIONAL {{ {f} <{path}> ?mesokg_x }} FILTER(!BOUND(?mesokg_x))"
+        checks.append(focus_only(SH.MinCountConstraintComponent, where))
     elif min_count is not None:
         checks.append(count(SH.MinCountConstraintComponent, f"< {int(min_count)}", optional=True))
     max_count = shapes.value(prop, SH.maxCount)
