@@ -3,6 +3,7 @@ writing their results in the W3C result formats or as a table."""
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from dataclasses import dataclass, field
@@ -97,18 +98,16 @@ def load_query(name_or_file: str) -> NamedQuery:
     return queries[name_or_file]
 
 
-_PREPARED: dict[tuple[str, str], Query] = {}
+@functools.lru_cache(maxsize=256)
+def _prepared(text: str) -> Query:
+    return prepareQuery(text)
 
 
 def prepare(query: NamedQuery) -> Query:
-    """Parse the query (once per text: a warm query is not parsed again), reporting a syntax error with its
-    line and column."""
-    key = (str(query.path), query.text)
-    if key in _PREPARED:
-        return _PREPARED[key]
+    """Parse the query (once per text, for the last few hundred texts: a warm query is not parsed again),
+    reporting a syntax error with its line and column."""
     try:
-        _PREPARED[key] = prepareQuery(query.text)
-        return _PREPARED[key]
+        return _prepared(query.text)
     except ParseBaseException as error:
         raise InputError(located(query.path, f"SPARQL syntax error: {error.msg}", error.lineno, error.col)) from None
     except Exception as error:  # rdflib's algebra translation raises assorted errors for bad queries
