@@ -26,7 +26,7 @@ from mesokg.prefixes import compact
 from mesokg.resolve import label_of
 from mesokg.screen import STATUS_ORDER, STRENGTHS, Finding, PatientScreen, make_reason, rule_query
 from mesokg.sparql_shacl import Violation, compile_shapes, evaluate
-from mesokg.store import BULK_THRESHOLD, DATA_PREFIX, Loaded, Store, to_rdflib
+from mesokg.store import BULK_THRESHOLD, DATA_PREFIX, Loaded, Store, to_ox, to_rdflib
 from mesokg.terminologies import warm_code_systems
 from mesokg.validate import ValidationResult, patient_shapes
 
@@ -79,7 +79,8 @@ class Engine:
         """Add the files (each replacing an earlier load of the same content) and resolve their codes; when
         the knowledge base was reloaded, codes of everything already in the store are resolved again."""
         paths = list(paths)
-        if self._kb_reloaded is None and _parsed_without_kb(paths):
+        rdf, size = _read_before_kb(paths) if self._kb_reloaded is None else (False, 0)
+        if rdf:
             # the store parses the files without Python's lock: build the knowledge base meanwhile, and for a
             # big population also read the code tables its records will need
             # (writing the knowledge base into the store would wait for the files, so it is only built here)
@@ -87,7 +88,7 @@ class Engine:
             with ThreadPoolExecutor(max_workers=1) as pool:
                 pending = pool.submit(self.store.load_files, paths, progress)
                 self.kb()
-                if _total_size(paths) > BULK_THRESHOLD:
+                if size > BULK_THRESHOLD:
                     warm_code_systems()
                 loaded = pending.result()
             self.kb_reloaded  # noqa: B018 - stores the knowledge base
@@ -205,7 +206,7 @@ class Engine:
         """The patient each node belongs to: itself, or the patient whose record links to it. One pass over
         the patients' links, matched against the nodes as store terms (a VALUES list of thousands of nodes
         is far slower in the store)."""
-        wanted = {_ox(n): n for n in nodes}
+        wanted = {to_ox(n): n for n in nodes}
         owners = {}
         for row in self.store.select(f"{PREFIX}SELECT ?p WHERE {{ ?p a mesokg:Patient }}"):
             node = wanted.get(row["p"])
@@ -220,7 +221,7 @@ class Engine:
 
     def _blank_types(self, nodes: set) -> dict:
         types: dict = defaultdict(list)
-        wanted = {_ox(n): n for n in nodes}
+        wanted = {to_ox(n): n for n in nodes}
         if wanted:
             for row in self.store.select("SELECT ?x ?t WHERE { ?x a ?t FILTER(isBlank(?x)) }"):
                 node = wanted.get(row["x"])
@@ -245,7 +246,7 @@ class Engine:
             return text
 
         return {
-            (focus, shape): tuple(describe(r) for r in self.session_reasons(strength_of[shape]).get(_ox(focus), []))
+            (focus, shape): tuple(describe(r) for r in self.session_reasons(strength_of[shape]).get(to_ox(focus), []))
             for focus, shape in clinical
         }
 
@@ -367,27 +368,21 @@ class Engine:
         return _RecordCodes(self.store)
 
 
-def _parsed_without_kb(paths) -> bool:
-    """Whether every input is RDF (a FHIR bundle is converted with the knowledge base's treatments)."""
+def _read_before_kb(paths) -> tuple[bool, int]:
+    """Whether the inputs can be parsed before the knowledge base is in the store (every one is RDF: a FHIR
+    bundle is converted with the knowledge base's treatments), and their total size in bytes."""
     from mesokg.fhir import looks_like_fhir
     from mesokg.inputs import expand_paths
 
-    files, _ = expand_paths(paths)
-    for path in files:
+    rdf, size = True, 0
+    for path in expand_paths(paths)[0]:
         try:
             with path.open("rb") as stream:
-                if looks_like_fhir(stream.read(512)):
-                    return False
+                rdf = rdf and not looks_like_fhir(stream.read(512))
+            size += path.stat().st_size
         except OSError:
             continue  # reported by the load itself
-    return True
-
-
-def _total_size(paths) -> int:
-    from mesokg.inputs import expand_paths
-
-    files, _ = expand_paths(paths)
-    return sum(path.stat().st_size for path in files if path.is_file())
+    return rdf, size
 
 
 def local_engine(kb: Graph | None, store_path: Path | None, fingerprint: str | None) -> Engine:
@@ -460,12 +455,6 @@ def _term(node, types: dict) -> str | None:
         found = sorted(compact(str(t)) for t in types.get(node, []))
         return f"[a {', '.join(found)}]" if found else f"_:{node}"
     return str(node)
-
-
-def _ox(term):
-    from mesokg.store import to_ox
-
-    return to_ox(term)
 
 
 def _type() -> ox.NamedNode:
