@@ -12,6 +12,7 @@ class MESOKG(DefinedNamespace):
     _NS = Namespace("https://w3id.org/mesokg/")
 
     AdverseEffectAssertion: URIRef
+    AgeGroup: URIRef
     AllergyRecord: URIRef
     AmideLocalAnaesthetic: URIRef
     AminoAcid: URIRef
@@ -22,10 +23,12 @@ class MESOKG(DefinedNamespace):
     Antioxidant: URIRef
     AntiplateletAgent: URIRef
     Attribution: URIRef
+    CiomsFrequencyBand: URIRef
     ClinicalFinding: URIRef
     ClinicalUseAssertion: URIRef
     Condition: URIRef
     Contraindication: URIRef
+    ContraindicationException: URIRef
     ContraindicationStrength: URIRef
     Corticosteroid: URIRef
     DepigmentingAgent: URIRef
@@ -36,11 +39,13 @@ class MESOKG(DefinedNamespace):
     EvidenceLevel: URIRef
     FiveAlphaReductaseInhibitor: URIRef
     FrequencyBand: URIRef
+    Guideline: URIRef
     HairGrowthAgent: URIRef
     HairGrowthTreatment: URIRef
     Hypersensitivity: URIRef
     Immunosuppressant: URIRef
     Indication: URIRef
+    JournalArticle: URIRef
     LipolyticAgent: URIRef
     LipolyticTreatment: URIRef
     LocalAnaesthetic: URIRef
@@ -54,10 +59,18 @@ class MESOKG(DefinedNamespace):
     PhysiologicalState: URIRef
     PregnancyContraindicatedTreatment: URIRef
     Procedure: URIRef
+    ProductLabel: URIRef
+    QualifiedIngredient: URIRef
+    QualitativeFrequency: URIRef
+    RegulatoryDocument: URIRef
+    RegulatoryStatus: URIRef
+    RegulatoryStatusAssertion: URIRef
+    SessionSchedule: URIRef
     SessionStatus: URIRef
     Sex: URIRef
     SkinConditioningAgent: URIRef
     Source: URIRef
+    StrengthBasis: URIRef
     Substance: URIRef
     Treatment: URIRef
     TreatmentSession: URIRef
@@ -65,39 +78,61 @@ class MESOKG(DefinedNamespace):
     Vitamin: URIRef
     absolute: URIRef
     allergen: URIRef
+    amountText: URIRef
     attribution: URIRef
     birthDate: URIRef
     bodySite: URIRef
     circumstance: URIRef
     code: URIRef
+    concentrationUnit: URIRef
+    concentrationValue: URIRef
     condition: URIRef
     contraindicatedIn: URIRef
     curationNote: URIRef
+    dailyDose: URIRef
+    doi: URIRef
     effect: URIRef
     efficacyStatus: URIRef
     evidenceLevel: URIRef
+    exceptionTo: URIRef
     female: URIRef
     frequency: URIRef
     hasAdverseEffect: URIRef
     hasAllergy: URIRef
     hasCondition: URIRef
     hasIngredient: URIRef
+    hasQualifiedIngredient: URIRef
+    hasSchedule: URIRef
     hasSession: URIRef
     indicatedFor: URIRef
     inferred: URIRef
     ingredientOf: URIRef
+    ingredientSubstance: URIRef
+    intervalDays: URIRef
     male: URIRef
+    maximumAge: URIRef
     medication: URIRef
+    minimumAge: URIRef
+    minimumDailyDose: URIRef
     performed: URIRef
     planned: URIRef
+    pmid: URIRef
+    prednisoloneEquivalence: URIRef
     rank: URIRef
     rationale: URIRef
+    regulator: URIRef
+    regulatoryStatus: URIRef
     relative: URIRef
+    revisionDate: URIRef
+    scheduleText: URIRef
+    sessionCount: URIRef
     sessionDate: URIRef
     sessionStatus: URIRef
     sex: URIRef
     sourceExcerpt: URIRef
+    statusDate: URIRef
     strength: URIRef
+    strengthBasis: URIRef
     subject: URIRef
     substance: URIRef
     takesMedication: URIRef
@@ -110,6 +145,7 @@ class MESOKG(DefinedNamespace):
         "efficacy-debated",
         "efficacy-established",
         "efficacy-not-assessed",
+        "efficacy-not-supported",
         "evidence-clinical-study",
         "evidence-expert-consensus",
         "evidence-not-graded",
@@ -117,10 +153,20 @@ class MESOKG(DefinedNamespace):
         "frequency-common",
         "frequency-not-known",
         "frequency-rare",
+        "frequency-reported-common",
+        "frequency-reported-rare",
         "frequency-uncommon",
         "frequency-very-common",
+        "frequency-very-rare",
         "other-sex",
         "procedure-attributed",
+        "regulatory-approved",
+        "regulatory-off-label",
+        "regulatory-suspended",
+        "regulatory-unapproved",
+        "regulatory-withdrawn",
+        "strength-as-stated",
+        "strength-curator-judgement",
         "substance-attributed",
         "unknown-sex",
     ]
