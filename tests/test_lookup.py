@@ -108,3 +108,109 @@ def test_codes_of_a_concept_carry_fhir_systems(built_graph: Graph):
     codes = {c.curie: c for c in codes_of(built_graph, URIRef(M + "warfarin"))}
     assert codes["ATC:B01AA03"].system == "http://www.whocc.no/atc"
     assert codes["ATC:B01AA03"].match == "exactMatch"
+
+
+# ---- issue 11: SNOMED CT substance ids, pregnancy from the ICD-10-CM O chapter, FHIR records coded by code only --
+from pathlib import Path  # noqa: E402
+
+import simple_icd_10_cm as cm  # noqa: E402
+from rdflib.namespace import RDF, RDFS, SKOS  # noqa: E402
+
+from mesokg.mappings import read_sssom  # noqa: E402
+from mesokg.resources import ontology_dir  # noqa: E402
+
+FHIR_CODES = Path(__file__).parent / "data" / "fhir-codes"
+FOLLOWED = ("skos:exactMatch", "skos:closeMatch", "skos:narrowMatch")
+SNOMED_ROWS = [
+    row
+    for path in sorted((ontology_dir() / "mappings").glob("*_snomedct.sssom.tsv"))
+    for row in read_sssom(path).rows
+    if row["predicate_id"] in FOLLOWED
+]
+NOT_NOW = ("puerper", "postpartum", "childbirth", "delivery", "delivered")
+
+
+def _is_substance(graph: Graph, iri: URIRef) -> bool:
+    substance = URIRef(M + "Substance")
+    return any(substance in set(graph.transitive_objects(t, RDFS.subClassOf)) for t in graph.objects(iri, RDF.type))
+
+
+@pytest.mark.parametrize("row", SNOMED_ROWS, ids=lambda r: f"{r['subject_id']}->{r['object_id']}")
+def test_each_substance_resolves_from_its_snomed_ct_id(built_graph: Graph, row: dict):
+    subject = URIRef(M + row["subject_id"].removeprefix("mesokg:"))
+    if not _is_substance(built_graph, subject):
+        pytest.skip("not a substance row")
+    assert [h.concept for h in lookup(built_graph, row["object_id"])] == [str(subject)]
+    assert resolve(built_graph, row["object_id"], "substance") == subject
+
+
+def test_every_substance_snomed_row_is_a_substance_with_two_sources_in_its_comment(built_graph: Graph):
+    rows = [r for r in SNOMED_ROWS if _is_substance(built_graph, URIRef(M + r["subject_id"].removeprefix("mesokg:")))]
+    assert rows, "no substance carries a SNOMED CT id"
+    for row in rows:
+        assert "(1) " in row["comment"] and "(2) " in row["comment"] and "(substance)" in row["comment"], row
+
+
+@pytest.mark.parametrize("code", ["ICD10CM:Z3A.20", "ICD10CM:O26.891", "ICD10CM:O24.410", "ICD10CM:O09.A0"])
+def test_pregnancy_codes_resolve_to_pregnancy(code: str, built_graph: Graph):
+    assert [h.concept for h in lookup(built_graph, code)] == [M + "pregnancy"]
+    assert resolve(built_graph, code, "condition") == URIRef(M + "pregnancy")
+
+
+def test_weeks_of_gestation_and_an_o_chapter_code_resolve_to_pregnancy_on_the_command_line():
+    for code, matched in (("ICD10CM:Z3A.20", "ICD10CM:Z3A"), ("ICD10CM:O26.891", "ICD10CM:O26.8")):
+        result = run(code)
+        assert result.exit_code == 0, result.output
+        assert f"-> mesokg:pregnancy (pregnancy), condition; matched by {matched}, above {code}" in result.output
+
+
+@pytest.mark.parametrize("code", ["ICD10CM:O24.43", "ICD10CM:O90.81", "ICD10CM:O80", "ICD10CM:O99.893", "ICD10CM:O14.04"])
+def test_puerperium_childbirth_and_delivery_codes_do_not_mean_pregnant_now(code: str, built_graph: Graph):
+    with pytest.raises(ResolutionError):
+        resolve(built_graph, code, "condition")
+
+
+def _leaves(code: str) -> list[str]:
+    children = cm.get_children(code)
+    return [leaf for child in children for leaf in _leaves(child)] if children else [code]
+
+
+def test_no_o_chapter_code_about_childbirth_or_the_puerperium_resolves_to_pregnancy(built_graph: Graph):
+    """The rule of decision 0006: an O-chapter code means a current pregnancy unless its title says childbirth,
+    delivery, puerperium or postpartum (a 'without delivery' code still means pregnant)."""
+    pregnancy = URIRef(M + "pregnancy")
+    mapped = {
+        str(target).rsplit("/", 1)[1]
+        for predicate in (SKOS.exactMatch, SKOS.closeMatch, SKOS.narrowMatch)
+        for target in built_graph.objects(pregnancy, predicate)
+        if str(target).startswith("http://purl.bioontology.org/ontology/ICD10CM/")
+    }
+    for leaf in _leaves("15"):
+        title = cm.get_description(leaf).lower()
+        if any(word in title for word in NOT_NOW) and "without delivery" not in title:
+            assert not ({leaf, *cm.get_ancestors(leaf)} & mapped), f"{leaf} {title!r} resolves to pregnancy"
+
+
+def test_a_fhir_condition_coded_o24_410_screens_as_pregnant(built_graph: Graph):
+    from mesokg.screen import screen
+
+    (patient,) = screen([FHIR_CODES / "gestational-diabetes-icd10cm-only.json"], built_graph,
+                        "mesokg:hyaluronic-acid-skin-booster").patients
+    (finding,) = patient.findings
+    assert finding.status == "contraindicated"
+    pregnancy = [r for r in finding.reasons if r.concept == M + "pregnancy"]
+    assert pregnancy and {r.strength for r in pregnancy} == {"absolute"}
+    assert all("ICD10CM:O24.410" in r.recordCodes for r in pregnancy)
+
+
+def test_a_fhir_allergy_coded_with_a_snomed_ct_substance_id_screens_as_that_allergy(built_graph: Graph):
+    from mesokg.screen import screen
+
+    (patient,) = screen([FHIR_CODES / "lidocaine-allergy-snomed-substance.json"], built_graph,
+                        "mesokg:methylxanthine-cellulite-mesotherapy").patients
+    (finding,) = patient.findings
+    assert finding.status == "contraindicated"
+    allergy = [r for r in finding.reasons if r.kind == "allergy"]
+    assert allergy and {r.concept for r in allergy} == {M + "lidocaine"}
+    assert {r.contraindicatedIn.removeprefix(M) for r in allergy} >= {"amide-local-anaesthetic-hypersensitivity"}
+    assert all("SNOMEDCT:387480006" in r.recordCodes for r in allergy)

@@ -136,7 +136,19 @@ def format_text(text: str, hits: list[Hit], hint: str = "") -> str:
     lines = []
     for hit in hits:
         lines.append(f"{text} -> {compact(hit.concept)} ({hit.label}), {hit.kind}; matched by {hit.matchedBy}")
+        shown: dict[tuple[str, str], int] = {}
         for c in hit.codes:
-            display = f" {c.display}" if c.display else ""
-            lines.append(f"    {c.match:<12} {c.curie}{display}")
+            group = (c.match, c.curie.partition(":")[0])
+            shown[group] = shown.get(group, 0) + 1
+            if shown[group] <= TEXT_CODES_PER_GROUP:
+                display = f" {c.display}" if c.display else ""
+                lines.append(f"    {c.match:<12} {c.curie}{display}")
+        for (match, prefix), count in shown.items():
+            if count > TEXT_CODES_PER_GROUP:
+                more = count - TEXT_CODES_PER_GROUP
+                lines.append(f"    {match:<12} ... and {more} more {prefix} codes (-f json lists them all)")
     return "\n".join(lines)
+
+
+# the text output lists at most this many codes per match and code system (pregnancy has ~160 ICD-10-CM codes)
+TEXT_CODES_PER_GROUP = 12
