@@ -23,6 +23,7 @@ class MESOKG(DefinedNamespace):
     Antioxidant: URIRef
     AntiplateletAgent: URIRef
     Attribution: URIRef
+    AutologousBloodProduct: URIRef
     CiomsFrequencyBand: URIRef
     ClinicalFinding: URIRef
     ClinicalUseAssertion: URIRef
@@ -35,6 +36,7 @@ class MESOKG(DefinedNamespace):
     DepigmentingTreatment: URIRef
     Disorder: URIRef
     EfficacyStatus: URIRef
+    Enzyme: URIRef
     EsterLocalAnaesthetic: URIRef
     EvidenceLevel: URIRef
     FiveAlphaReductaseInhibitor: URIRef
@@ -53,6 +55,7 @@ class MESOKG(DefinedNamespace):
     MedicationUse: URIRef
     Methylxanthine: URIRef
     Mineral: URIRef
+    MuscleRelaxant: URIRef
     NonSteroidalAntiInflammatoryDrug: URIRef
     NutritiveTreatment: URIRef
     Patient: URIRef
@@ -62,6 +65,7 @@ class MESOKG(DefinedNamespace):
     ProductLabel: URIRef
     QualifiedIngredient: URIRef
     QualitativeFrequency: URIRef
+    RegenerativeAgent: URIRef
     RegulatoryDocument: URIRef
     RegulatoryStatus: URIRef
     RegulatoryStatusAssertion: URIRef
@@ -75,6 +79,8 @@ class MESOKG(DefinedNamespace):
     Treatment: URIRef
     TreatmentSession: URIRef
     ValueSetMember: URIRef
+    VasoactiveAgent: URIRef
+    Vasodilator: URIRef
     Vitamin: URIRef
     absolute: URIRef
     allergen: URIRef
