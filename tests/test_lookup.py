@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+import simple_icd_10_cm as cm
 from click.testing import CliRunner
 from rdflib import Graph, URIRef
+from rdflib.namespace import RDF, RDFS, SKOS
 
 from mesokg.cli import cli
 from mesokg.errors import MesokgError
 from mesokg.lookup import codes_of, lookup
+from mesokg.mappings import read_sssom
 from mesokg.resolve import ResolutionError, resolve
+from mesokg.resources import ontology_dir
+from mesokg.screen import screen
 
 M = "https://w3id.org/mesokg/"
 
@@ -111,14 +117,6 @@ def test_codes_of_a_concept_carry_fhir_systems(built_graph: Graph):
 
 
 # ---- issue 11: SNOMED CT substance ids, pregnancy from the ICD-10-CM O chapter, FHIR records coded by code only --
-from pathlib import Path  # noqa: E402
-
-import simple_icd_10_cm as cm  # noqa: E402
-from rdflib.namespace import RDF, RDFS, SKOS  # noqa: E402
-
-from mesokg.mappings import read_sssom  # noqa: E402
-from mesokg.resources import ontology_dir  # noqa: E402
-
 FHIR_CODES = Path(__file__).parent / "data" / "fhir-codes"
 FOLLOWED = ("skos:exactMatch", "skos:closeMatch", "skos:narrowMatch")
 SNOMED_ROWS = [
@@ -164,7 +162,9 @@ def test_weeks_of_gestation_and_an_o_chapter_code_resolve_to_pregnancy_on_the_co
         assert f"-> mesokg:pregnancy (pregnancy), condition; matched by {matched}, above {code}" in result.output
 
 
-@pytest.mark.parametrize("code", ["ICD10CM:O24.43", "ICD10CM:O90.81", "ICD10CM:O80", "ICD10CM:O99.893", "ICD10CM:O14.04"])
+@pytest.mark.parametrize(
+    "code", ["ICD10CM:O24.43", "ICD10CM:O90.81", "ICD10CM:O80", "ICD10CM:O99.893", "ICD10CM:O14.04"]
+)
 def test_puerperium_childbirth_and_delivery_codes_do_not_mean_pregnant_now(code: str, built_graph: Graph):
     with pytest.raises(ResolutionError):
         resolve(built_graph, code, "condition")
@@ -192,10 +192,9 @@ def test_no_o_chapter_code_about_childbirth_or_the_puerperium_resolves_to_pregna
 
 
 def test_a_fhir_condition_coded_o24_410_screens_as_pregnant(built_graph: Graph):
-    from mesokg.screen import screen
-
-    (patient,) = screen([FHIR_CODES / "gestational-diabetes-icd10cm-only.json"], built_graph,
-                        "mesokg:hyaluronic-acid-skin-booster").patients
+    (patient,) = screen(
+        [FHIR_CODES / "gestational-diabetes-icd10cm-only.json"], built_graph, "mesokg:hyaluronic-acid-skin-booster"
+    ).patients
     (finding,) = patient.findings
     assert finding.status == "contraindicated"
     pregnancy = [r for r in finding.reasons if r.concept == M + "pregnancy"]
@@ -204,10 +203,11 @@ def test_a_fhir_condition_coded_o24_410_screens_as_pregnant(built_graph: Graph):
 
 
 def test_a_fhir_allergy_coded_with_a_snomed_ct_substance_id_screens_as_that_allergy(built_graph: Graph):
-    from mesokg.screen import screen
-
-    (patient,) = screen([FHIR_CODES / "lidocaine-allergy-snomed-substance.json"], built_graph,
-                        "mesokg:methylxanthine-cellulite-mesotherapy").patients
+    (patient,) = screen(
+        [FHIR_CODES / "lidocaine-allergy-snomed-substance.json"],
+        built_graph,
+        "mesokg:methylxanthine-cellulite-mesotherapy",
+    ).patients
     (finding,) = patient.findings
     assert finding.status == "contraindicated"
     allergy = [r for r in finding.reasons if r.kind == "allergy"]
