@@ -149,10 +149,20 @@ def test_every_substance_snomed_row_is_a_substance_with_two_sources_in_its_comme
         assert "(1) " in row["comment"] and "(2) " in row["comment"] and "(substance)" in row["comment"], row
 
 
-@pytest.mark.parametrize("code", ["ICD10CM:Z3A.20", "ICD10CM:O26.891", "ICD10CM:O24.410", "ICD10CM:O09.A0"])
-def test_pregnancy_codes_resolve_to_pregnancy(code: str, built_graph: Graph):
-    assert [h.concept for h in lookup(built_graph, code)] == [M + "pregnancy"]
-    assert resolve(built_graph, code, "condition") == URIRef(M + "pregnancy")
+@pytest.mark.parametrize(
+    ("code", "concept"),
+    [
+        ("ICD10CM:Z3A.20", "pregnancy"),
+        ("ICD10CM:O26.891", "pregnancy"),
+        ("ICD10CM:O24.410", "pregnancy"),
+        ("ICD10CM:O09.A0", "pregnancy"),
+        ("ICD10CM:Z3A.36", "third-trimester-of-pregnancy"),
+        ("ICD10CM:O26.893", "third-trimester-of-pregnancy"),
+    ],
+)
+def test_pregnancy_codes_resolve_to_pregnancy(code: str, concept: str, built_graph: Graph):
+    assert [h.concept for h in lookup(built_graph, code)] == [M + concept]
+    assert resolve(built_graph, code, "condition") == URIRef(M + concept)
 
 
 def test_weeks_of_gestation_and_an_o_chapter_code_resolve_to_pregnancy_on_the_command_line():
@@ -178,11 +188,12 @@ def _leaves(code: str) -> list[str]:
 def test_no_o_chapter_code_about_childbirth_or_the_puerperium_resolves_to_pregnancy(built_graph: Graph):
     """The rule of decision 0006: an O-chapter code means a current pregnancy unless its title says childbirth,
     delivery, puerperium or postpartum (a 'without delivery' code still means pregnant)."""
-    pregnancy = URIRef(M + "pregnancy")
+    pregnancy = set(built_graph.transitive_subjects(RDFS.subClassOf, URIRef(M + "pregnancy")))  # and its subclasses
     mapped = {
         str(target).rsplit("/", 1)[1]
+        for concept in pregnancy
         for predicate in (SKOS.exactMatch, SKOS.closeMatch, SKOS.narrowMatch)
-        for target in built_graph.objects(pregnancy, predicate)
+        for target in built_graph.objects(concept, predicate)
         if str(target).startswith("http://purl.bioontology.org/ontology/ICD10CM/")
     }
     for leaf in _leaves("15"):
