@@ -27,6 +27,7 @@ class MESOKG(DefinedNamespace):
     CiomsFrequencyBand: URIRef
     ClinicalFinding: URIRef
     ClinicalUseAssertion: URIRef
+    CombinedHormonalContraceptive: URIRef
     Condition: URIRef
     Contraindication: URIRef
     ContraindicationException: URIRef
