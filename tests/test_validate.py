@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pyshacl
@@ -11,7 +15,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, SH
 
 from mesokg.cli import cli
-from mesokg.validate import patient_shapes, validate
+from mesokg.validate import load_shapes, patient_shapes, validate
 
 DATA = Path(__file__).parent / "data"
 VALID = sorted((DATA / "valid").glob("*.ttl"))
@@ -206,3 +210,91 @@ def test_syntax_error_names_line_and_column(tmp_path: Path, engine: str, expecte
     result = CliRunner().invoke(cli, ["validate", "--engine", engine, str(path)])
     assert result.exit_code == 2
     assert expected in result.stderr
+
+
+# ---- your own shapes: --shapes and --no-kb, as a real command ----------------------------------------------
+def mesokg(*arguments: str) -> subprocess.CompletedProcess:
+    """The installed command itself, in a process of its own."""
+    command = shutil.which("mesokg") or str(Path(sys.executable).with_name("mesokg"))
+    return subprocess.run([command, *arguments], capture_output=True, text=True, timeout=120, check=False)
+
+
+RELATIVE_SHAPES = """@prefix sh: <http://www.w3.org/ns/shacl#> .
+<#AgeShape> a sh:NodeShape ; sh:targetNode <alice> , <bob> ;
+    sh:property [ sh:path <age> ; sh:minCount 1 ; sh:maxInclusive 150 ] .
+"""
+RELATIVE_DATA = '<alice> <name> "Alice" .\n<bob> <age> 200 .\n'
+
+
+@pytest.mark.parametrize("engine", ["sparql", "pyshacl"])
+def test_own_shapes_without_the_knowledge_base_resolve_relative_iris_against_each_file(tmp_path: Path, engine: str):
+    (tmp_path / "shapes.ttl").write_text(RELATIVE_SHAPES, encoding="utf-8")
+    (tmp_path / "data.ttl").write_text(RELATIVE_DATA, encoding="utf-8")
+    done = mesokg(
+        "validate", str(tmp_path / "data.ttl"), "--shapes", str(tmp_path / "shapes.ttl"), "--no-kb",
+        "--engine", engine, "-f", "json",
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    outcome = json.loads(done.stdout)
+    base = tmp_path.resolve().as_uri()
+    assert outcome["engine"] == engine
+    assert sorted((r["focus"], r["component"], r["value"]) for r in outcome["results"]) == [
+        (f"{base}/alice", "sh:MinCountConstraintComponent", None),
+        (f"{base}/bob", "sh:MaxInclusiveConstraintComponent", "200"),
+    ]
+    assert {r["shape"] for r in outcome["results"]} <= {f"{base}/shapes.ttl#AgeShape"} | {
+        r["shape"] for r in outcome["results"] if r["shape"].startswith("_:")
+    }
+
+
+def test_own_shapes_that_conform_exit_0(tmp_path: Path):
+    (tmp_path / "shapes.ttl").write_text(RELATIVE_SHAPES, encoding="utf-8")
+    (tmp_path / "data.ttl").write_text("<alice> <age> 30 .\n<bob> <age> 40 .\n", encoding="utf-8")
+    done = mesokg("validate", str(tmp_path / "data.ttl"), "--shapes", str(tmp_path / "shapes.ttl"), "--no-kb")
+    assert done.returncode == 0, done.stderr
+    assert "conforms" in done.stdout
+
+
+def test_a_bad_shapes_file_is_one_line_and_exit_2(tmp_path: Path):
+    (tmp_path / "shapes.ttl").write_text("@prefix sh: <http://www.w3.org/ns/shacl#> .\n<#S> sh:targetNode .\n")
+    (tmp_path / "data.ttl").write_text(RELATIVE_DATA, encoding="utf-8")
+    done = mesokg("validate", str(tmp_path / "data.ttl"), "--shapes", str(tmp_path / "shapes.ttl"), "--no-kb")
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"mesokg: error: {tmp_path / 'shapes.ttl'}:2:"), done.stderr
+    assert "malformed Turtle" in lines[0] and "Traceback" not in done.stderr
+
+
+def test_shapes_the_fast_engine_refuses_are_exit_2_with_sparql_and_pyshacls_with_auto(tmp_path: Path):
+    shapes = (
+        "@prefix sh: <http://www.w3.org/ns/shacl#> .\n"
+        "<#S> sh:targetNode <alice> ; sh:datatype <http://www.w3.org/2001/XMLSchema#byte> .\n"
+    )
+    (tmp_path / "shapes.ttl").write_text(shapes, encoding="utf-8")
+    (tmp_path / "data.ttl").write_text(RELATIVE_DATA, encoding="utf-8")
+    arguments = ("validate", str(tmp_path / "data.ttl"), "--shapes", str(tmp_path / "shapes.ttl"), "--no-kb")
+    refused = mesokg(*arguments, "--engine", "sparql")
+    assert refused.returncode == 2 and "cannot evaluate these shapes" in refused.stderr
+    handed = mesokg(*arguments, "-f", "json")
+    assert handed.returncode == 1 and json.loads(handed.stdout)["engine"] == "pyshacl"
+    assert "mesokg: note: handed to pySHACL" in handed.stderr
+
+
+def test_no_kb_with_a_store_is_an_error(tmp_path: Path):
+    result = CliRunner().invoke(cli, ["validate", "--no-kb", "--store", str(tmp_path / "store"), str(DATA / "valid")])
+    assert result.exit_code == 2 and "--no-kb cannot be used with --store" in result.stderr
+
+
+def test_own_shapes_with_the_knowledge_base(tmp_path: Path, kb: Graph):
+    """--shapes alone: the knowledge base is still merged in, so a shape can rely on it."""
+    shapes = (
+        "@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix mesokg: <https://w3id.org/mesokg/> .\n"
+        "<#T> sh:targetObjectsOf mesokg:treatment ; sh:class mesokg:Treatment .\n"
+    )
+    (tmp_path / "shapes.ttl").write_text(shapes, encoding="utf-8")
+    path = DATA / "invalid" / "session-before-birth.ttl"
+    for engine in ("sparql", "pyshacl"):
+        outcome = validate([path], kb, engine, shapes=load_shapes([tmp_path / "shapes.ttl"]))
+        assert outcome.engine == engine and outcome.results == []  # the treatments are in the knowledge base
+        alone = validate([path], None, engine, shapes=load_shapes([tmp_path / "shapes.ttl"]), use_kb=False)
+        assert {r.component for r in alone.results} == {"sh:ClassConstraintComponent"}

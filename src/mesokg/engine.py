@@ -25,12 +25,21 @@ from mesokg.lookup import codes_of
 from mesokg.prefixes import compact
 from mesokg.resolve import label_of
 from mesokg.screen import STATUS_ORDER, STRENGTHS, Finding, PatientScreen, make_reason, rule_query
-from mesokg.sparql_shacl import Violation, compile_shapes, evaluate
+from mesokg.sparql_shacl import (
+    EvaluationError,
+    QueryConstraint,
+    Violation,
+    compile_shapes,
+    evaluate,
+    sparql_path,
+    store_keeps,
+)
 from mesokg.store import BULK_THRESHOLD, DATA_PREFIX, Loaded, Store, to_ox, to_rdflib
 from mesokg.terminologies import warm_code_systems
 from mesokg.validate import ValidationResult, patient_shapes
 
 MESOKG = "https://w3id.org/mesokg/"
+XSD_NS = "http://www.w3.org/2001/XMLSchema#"
 RESOLVED_PREFIX = "urn:mesokg:resolved:"
 CLINICAL_COMPONENT = URIRef(MESOKG + "ContraindicationConstraintComponent")
 SCREEN_GRAPH = ox.NamedNode("urn:mesokg:graph:screen")
@@ -48,17 +57,27 @@ def workers() -> int:
 class Engine:
     """A store with the knowledge base loaded, patient files added to it, and their codes resolved."""
 
-    def __init__(self, kb: Callable[[], Graph], fingerprint: str, store_path: Path | None = None, store=None) -> None:
+    def __init__(
+        self,
+        kb: Callable[[], Graph],
+        fingerprint: str,
+        store_path: Path | None = None,
+        store=None,
+        shapes: Graph | None = None,
+        use_kb: bool = True,
+    ) -> None:
         """`store`: a store that already holds the knowledge base (mesokg.remote.RemoteStore); otherwise an
         embedded one, on disk at `store_path` or in memory. The knowledge base is built and put in the store
-        when first needed (while a big file is parsed, see `load`)."""
+        when first needed (while a big file is parsed, see `load`); with `use_kb` False it is never built
+        and the data is validated alone. `shapes`: the shapes graph (default: the patient shapes)."""
         self._kb_factory = kb
-        self._kb: Graph | None = None
+        self._kb: Graph | None = None if use_kb else Graph()
         self._fingerprint = fingerprint
+        self.use_kb = use_kb
         self.remote = store is not None
         self.store = store if store is not None else Store(store_path)
-        self._kb_reloaded: bool | None = False if self.remote else None
-        self.shapes = patient_shapes()
+        self._kb_reloaded: bool | None = False if self.remote or not use_kb else None
+        self.shapes = shapes if shapes is not None else patient_shapes()
         self.violations: list = []
         self._reasons: dict[str, dict] = {}
 
@@ -100,7 +119,7 @@ class Engine:
             for graph in self.store.ox.named_graphs():
                 if isinstance(graph, ox.NamedNode) and graph.value.startswith(RESOLVED_PREFIX):
                     self.store.ox.remove_graph(graph)
-        for graph in graphs:
+        for graph in graphs if self.use_kb else ():
             self.resolve_codes(graph)
         self.store.flush()
         return loaded
@@ -138,24 +157,56 @@ class Engine:
         self.store.add_triples(triples, target)
         return len(triples)
 
+    def check_literals(self, files) -> None:
+        """Raise EvaluationError if a file has a literal the store keeps in another form than written
+        (sparql_shacl.store_keeps), whose term the shapes could then not see. N-Triples are scanned as
+        bytes; other syntaxes are parsed again; FHIR bundles are converted by mesokg, which writes canonical
+        forms."""
+        from mesokg.fhir import looks_like_fhir
+        from mesokg.inputs import detect_format
+
+        for path in files:
+            try:
+                head = path.open("rb").read(512)
+                if looks_like_fhir(head):
+                    continue
+                literals = _typed_literals(path, detect_format(path, head))
+            except (OSError, SyntaxError, ValueError):
+                continue  # the load reported it
+            for lexical, datatype in sorted(literals):
+                if not store_keeps(lexical, datatype):
+                    raise EvaluationError(
+                        f"{path}: the literal {lexical!r}^^<{datatype}> is kept by the store only in another "
+                        "form, so its term cannot be checked"
+                    )
+
     def _rows(self, graph: ox.NamedNode, pattern: str):
         query = f"{PREFIX}SELECT ?g ?n ?x WHERE {{ GRAPH ?g {{ ?n mesokg:code ?code . {pattern} }} }}"
         for row in self.store.ox.query(query, substitutions={ox.Variable("g"): graph}):
             yield to_rdflib(row["n"]), to_rdflib(row["x"])
 
     # ---- validation ------------------------------------------------------------------------------------------
-    def validate(self) -> list[ValidationResult]:
-        """Every SHACL result for the patient data in the store, sorted as the pySHACL path sorts them."""
-        checks = compile_shapes(self.shapes)
-        plain = [c for c in checks if not self._is_the_rule(c)]
-        # the store answers queries without holding Python's lock, so the checks (and the clinical rule, the
+    def validate(self, plans=None, check: list[Path] = ()) -> list[ValidationResult]:
+        """Every SHACL result for the data in the store, sorted as the pySHACL path sorts them. `plans`: the
+        shapes already compiled (mesokg.sparql_shacl.compile_shapes); `check`: files whose literals are
+        checked (check_literals) while the queries run."""
+        plans = plans if plans is not None else compile_shapes(self.shapes)
+        rule = self._rule_constraints(plans)
+
+        def skip(shape, constraint) -> bool:
+            return (shape.node, id(constraint)) in rule
+
+        # the store answers queries without holding Python's lock, so the shapes (and the clinical rule, the
         # longest, started first) run side by side on the machine's cores
         with ThreadPoolExecutor(max_workers=workers()) as pool:
-            rule = pool.submit(self.session_reasons, STRENGTHS[0][0])
-            found = list(pool.map(lambda check: list(evaluate(self.store, [check])), plain))
-            rule.result()
+            pending = pool.submit(self.session_reasons, STRENGTHS[0][0]) if rule else None
+            parts = [pool.submit(lambda plan=plan: list(evaluate(self.store, [plan], skip))) for plan in plans]
+            self.check_literals(check)  # Python's lock is free meanwhile: the store evaluates without it
+            found = [part.result() for part in parts]
+            if pending is not None:
+                pending.result()
         violations = [v for part in found for v in part]
-        violations += self._rule_violations([c for c in checks if self._is_the_rule(c)])
+        violations += self._rule_violations(rule.values())
         self.violations = violations
         if not violations:
             return []
@@ -171,7 +222,7 @@ class Engine:
                 severity=str(v.severity).rsplit("#", 1)[-1],
                 message=v.message,
                 value=_term(v.value, types),
-                path=_term(v.path, types),
+                path=sparql_path(self.shapes, v.path) if isinstance(v.path, BNode) else _term(v.path, types),
                 reasons=chains.get((v.focus, v.shape), ()),
             )
             for v in violations
@@ -179,26 +230,51 @@ class Engine:
         results.sort(key=lambda r: (r.patient or "", r.focus, r.shape, r.component, r.value or ""))
         return results
 
-    def _is_the_rule(self, check) -> bool:
-        """A check of the clinical constraint component, whose validator is the rule screening runs."""
-        validator = self.shapes.value(check.component, SH.nodeValidator)
-        return check.component == CLINICAL_COMPONENT and validator == URIRef(MESOKG + "ContraindicationRule")
+    def _rule_constraints(self, plans) -> dict:
+        """The constraints of the clinical component that the rule's bulk run answers: those of a targeted
+        shape whose only target is the class of treatment sessions (any other use is evaluated as compiled).
+        (shape, constraint id) -> (shape, constraint)."""
+        session = URIRef(MESOKG + "TreatmentSession")
+        found = {}
+        for plan in plans:
+            node = plan.shape.node
+            targets = [
+                (p, o)
+                for p in (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
+                for o in self.shapes.objects(node, p)
+            ]
+            if targets != [(SH.targetClass, session)] or plan.shape.deactivated:
+                continue
+            for constraint in plan.shape.constraints:
+                if self._is_the_rule(constraint):
+                    found[(node, id(constraint))] = (plan.shape, constraint)
+        return found
 
-    def _rule_violations(self, checks) -> list[Violation]:
+    def _is_the_rule(self, constraint) -> bool:
+        """A constraint of the clinical constraint component, whose validator is the rule screening runs."""
+        return (
+            isinstance(constraint, QueryConstraint)
+            and constraint.component == CLINICAL_COMPONENT
+            and constraint.validator == URIRef(MESOKG + "ContraindicationRule")
+        )
+
+    def _rule_violations(self, constraints) -> list[Violation]:
         """The clinical shapes' results from the rule's bulk run (shared with the reasons and with screening,
         so the rule runs once per strength): a planned TreatmentSession with a reason at the shape's strength."""
-        if not checks:
+        constraints = list(constraints)
+        if not constraints:
             return []
         query = f"{PREFIX}SELECT ?s WHERE {{ ?s a/rdfs:subClassOf* mesokg:TreatmentSession }}"
         sessions = {row["s"] for row in self.store.select(query)}
         found = []
-        for check in checks:
-            strength = self.shapes.value(check.shape, URIRef(MESOKG + "contraindicationStrength"))
+        for shape, constraint in constraints:
+            strength = self.shapes.value(shape.node, URIRef(MESOKG + "contraindicationStrength"))
+            message = constraint.message if constraint.message is not None else shape.message
             for session in self.session_reasons(str(strength).rsplit("/", 1)[-1]):
                 if session in sessions:
                     focus = to_rdflib(session)
                     found.append(
-                        Violation(focus, check.shape, check.component, check.severity, focus, None, check.message)
+                        Violation(focus, shape.node, constraint.component, shape.severity, focus, None, message)
                     )
         return found
 
@@ -368,6 +444,31 @@ class Engine:
         return _RecordCodes(self.store)
 
 
+XSD_LITERAL_PLAIN = re.compile(rb'"([^"\\\n]*)"\^\^<http://www\.w3\.org/2001/XMLSchema#([^>]*)>')
+XSD_LITERAL = re.compile(rb'"((?:[^"\\\n]|\\.)*)"\^\^<http://www\.w3\.org/2001/XMLSchema#([^>]*)>')
+
+
+def _typed_literals(path: Path, name: str) -> set[tuple[str, str]]:
+    """(lexical form, datatype) of every literal typed by an XML Schema datatype other than xsd:string."""
+    from mesokg.store import OX_FORMATS
+
+    found: set[tuple[str, str]] = set()
+    if name == "nt":  # every typed literal is "..."^^<...>: found without parsing
+        data = path.read_bytes()
+        pairs = set((XSD_LITERAL if b"\\" in data else XSD_LITERAL_PLAIN).findall(data))
+        if any(b"\\" in lexical for lexical, _ in pairs):
+            return _typed_literals(path, "parse-nt")
+        found = {(lexical.decode("utf-8"), XSD_NS + local.decode("utf-8")) for lexical, local in pairs}
+    else:
+        fmt = OX_FORMATS["nt" if name == "parse-nt" else name]
+        for triple in ox.parse(path=str(path), format=fmt, base_iri=path.resolve().as_uri()):
+            term = triple.object
+            if isinstance(term, ox.Literal) and term.datatype.value.startswith(XSD_NS):
+                found.add((term.value, term.datatype.value))
+    found.discard((None, None))
+    return {(lexical, datatype) for lexical, datatype in found if datatype != XSD_NS + "string"}
+
+
 def _read_before_kb(paths) -> tuple[bool, int]:
     """Whether the inputs can be parsed before the knowledge base is in the store (every one is RDF: a FHIR
     bundle is converted with the knowledge base's treatments), and their total size in bytes."""
@@ -385,13 +486,18 @@ def _read_before_kb(paths) -> tuple[bool, int]:
     return rdf, size
 
 
-def local_engine(kb: Graph | None, store_path: Path | None, fingerprint: str | None) -> Engine:
-    """An Engine over the bundled knowledge graph (built on demand) or the given one, in memory or on disk."""
+def local_engine(
+    kb: Graph | None, store_path: Path | None, fingerprint: str | None, shapes: Graph | None = None, use_kb: bool = True
+) -> Engine:
+    """An Engine over the bundled knowledge graph (built on demand) or the given one, in memory or on disk;
+    with `use_kb` False, over the data alone (no knowledge base is built)."""
     from mesokg.graph import build_graph, source_fingerprint
 
+    if not use_kb:
+        return Engine(Graph, "no-kb", store_path, shapes=shapes, use_kb=False)
     if fingerprint is None:
         fingerprint = source_fingerprint() if kb is None else f"unnamed:{id(kb)}"
-    return Engine((lambda: kb) if kb is not None else build_graph, fingerprint, store_path)
+    return Engine((lambda: kb) if kb is not None else build_graph, fingerprint, store_path, shapes=shapes)
 
 
 class _Labels:

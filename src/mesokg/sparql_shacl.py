@@ -1,345 +1,1366 @@
 """SHACL evaluated as SPARQL over an embedded store: the fast validation engine.
 
-Each constraint of the shapes graph is compiled into one SPARQL SELECT that finds *all* its violations at once
-(every focus node, every value), instead of evaluating constraint by constraint, focus node by focus node as
-a general SHACL engine does. The queries run in pyoxigraph over the union of the knowledge base and the
-patient data. pySHACL stays the reference: a differential test checks that both give the same set of
-(focus node, shape, constraint component, severity, value) on generated populations.
+Each constraint of the shapes graph is compiled into SPARQL that finds *all* its violations at once (every
+focus node, every value), instead of evaluating constraint by constraint, focus node by focus node as a
+general SHACL engine does. The queries run in pyoxigraph over the union of the knowledge base and the data.
+pySHACL stays the reference: differential tests and the W3C SHACL test suite (tests/test_w3c_shacl.py) check
+that the answers are the same.
 
-Supported, because the patient shapes use them: node shapes with `sh:targetClass` (instances of the class and
-of its subclasses); property shapes with an IRI `sh:path` and `sh:minCount`, `sh:maxCount`, `sh:class`,
-`sh:datatype`, `sh:in`, `sh:node`; SPARQL constraints (`sh:sparql` with `sh:select`); SPARQL-based constraint
-components whose validator is a `sh:nodeValidator` SELECT. Anything else in the shapes (another target, a path
-expression, `sh:pattern`, `sh:or`, a constraint component with other validators, ...) raises Unsupported,
-so that the caller hands the work to pySHACL rather than answer wrongly.
+**Right or refuse.** Before anything is compiled, every shape reachable from a target is checked against
+`REGISTRY`, the (shape kind, predicate) combinations this module evaluates, each with a check of its
+parameter's value (`sh:datatype` only for the datatypes whose lexical forms are tested, `sh:pattern` only
+for regular expressions that mean the same in SPARQL, ...). Anything else in the `sh:` namespace on such a
+shape raises Unsupported, so that the caller hands the work to pySHACL rather than answer wrongly. The
+supported features, and how many W3C tests each passes, are in docs/shacl-support.md.
+
+SPARQL-based constraints and components: `$this` (and `$value` in ASK validators) is *pre-bound*, as the
+SHACL specification defines, by joining the query with the focus pattern. That is the same as substituting
+the focus node only when every use of `$this` sits where the join has already bound it; `prebinding_problem`
+checks that on the query's algebra and the query is refused otherwise (an inner group, a UNION branch or an
+OPTIONAL that reads `$this` in a FILTER or BIND before binding it; MINUS, VALUES, SERVICE, GRAPH, subqueries,
+aggregates and LIMIT, which the specification excludes or which would mix focus nodes).
 """
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.collection import Collection
-from rdflib.namespace import RDF, RDFS, SH, XSD
+from rdflib.namespace import OWL, RDF, RDFS, SH, XSD
 
 from mesokg.errors import MesokgError
 
-# the shape predicates the compiler understands; documentation predicates are ignored
-STRUCTURE = {SH.targetClass, SH.property, SH.path, SH.sparql, SH.severity, SH.message, SH.node}
-CORE = {SH.minCount, SH.maxCount, SH["class"], SH.datatype, SH["in"]}
-IGNORED = {SH.name, SH.description, SH.order, SH.group, SH.prefixes, SH.select, SH.declare, SH.prefix, SH.namespace}
-COMPONENT = {
-    SH.minCount: SH.MinCountConstraintComponent,
-    SH.maxCount: SH.MaxCountConstraintComponent,
-    SH["class"]: SH.ClassConstraintComponent,
-    SH.datatype: SH.DatatypeConstraintComponent,
-    SH["in"]: SH.InConstraintComponent,
-    SH.node: SH.NodeConstraintComponent,
-}
 PREFIXES = (
     "PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
 )
-THIS = re.compile(r"\$this\b")
+NODE, PROPERTY = "node", "property"
+BOTH = frozenset({NODE, PROPERTY})
+TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
+SHAPE_TYPES = (SH.NodeShape, SH.PropertyShape)
 
 
 class Unsupported(MesokgError):
     """A shapes-graph feature the SPARQL engine does not evaluate; pySHACL must do the work."""
 
 
+class EvaluationError(MesokgError):
+    """A compiled query failed in the store (pySHACL must do the work, or the command stops)."""
+
+
 @dataclass(frozen=True)
 class Violation:
-    """One validation result, as the SHACL report would give it."""
+    """One validation result, as the SHACL report would give it. `path` is the shape's sh:path (a node of the
+    shapes graph) or, for sh:closed and a SPARQL ?path, the predicate found."""
 
     focus: object
     shape: URIRef | BNode
     component: URIRef
     severity: URIRef
     value: object | None
-    path: URIRef | None
+    path: URIRef | BNode | None
     message: str
     constraint: URIRef | BNode | None = None
 
 
 # A focus pattern binds the given variable to every focus node of a shape.
 Focus = Callable[[str], str]
+_fresh = itertools.count()
+
+
+def fresh() -> str:
+    return f"?mesokg_o{next(_fresh)}"
+
+
+# ---- the registry ------------------------------------------------------------------------------------------
+def _integer(shapes, value) -> None:
+    if not (
+        isinstance(value, Literal) and isinstance(value.toPython(), int) and not isinstance(value.toPython(), bool)
+    ):
+        raise Unsupported(f"{value!r} is not an integer")
+    if value.toPython() < 0:
+        raise Unsupported(f"{value!r} is negative")
+
+
+def _iri(shapes, value) -> None:
+    if not isinstance(value, URIRef):
+        raise Unsupported(f"{value!r} is not an IRI")
+
+
+def _constant(shapes, value) -> None:
+    if not isinstance(value, URIRef | Literal):
+        raise Unsupported(f"{value!r}: only IRIs and literals are evaluated as constants")
+
+
+def _literal(shapes, value) -> None:
+    if not isinstance(value, Literal):
+        raise Unsupported(f"{value!r} is not a literal")
+
+
+def _boolean(shapes, value) -> None:
+    if not (isinstance(value, Literal) and value.datatype == XSD.boolean and str(value) in ("true", "false", "1", "0")):
+        raise Unsupported(f"{value!r} is not an xsd:boolean")
+
+
+def _true(shapes: Graph, node, predicate) -> bool:
+    """Whether the parameter is the literal true: only that term activates it (`"1"^^xsd:boolean` does not,
+    as the W3C suite reads the specification)."""
+    value = shapes.value(node, predicate)
+    return isinstance(value, Literal) and value.datatype == XSD.boolean and str(value) == "true"
+
+
+def _constant_list(shapes, value) -> None:
+    for member in _list(shapes, value):
+        _constant(shapes, member)
+
+
+def _iri_list(shapes, value) -> None:
+    for member in _list(shapes, value):
+        _iri(shapes, member)
+
+
+def _language_list(shapes, value) -> None:
+    for member in _list(shapes, value):
+        if not (isinstance(member, Literal) and member.datatype in (None, XSD.string) and not member.language):
+            raise Unsupported(f"{member!r} is not a language tag")
+
+
+def _shape_list(shapes, value) -> None:
+    _list(shapes, value)
+
+
+def _any(shapes, value) -> None:
+    return None
+
+
+# datatypes whose lexical forms are tested (the store keeps an ill-formed literal as written)
+LEXICAL = {
+    XSD.boolean: "^(true|false|1|0)$",
+    XSD.integer: "^[+-]?[0-9]+$",
+    XSD.decimal: "^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)$",
+    XSD.double: "^([+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?|[+-]?INF|NaN)$",
+    XSD.float: "^([+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?|[+-]?INF|NaN)$",
+    XSD.date: "^-?[0-9]{4,}-[0-9]{2}-[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2})?$",
+    XSD.dateTime: "^-?[0-9]{4,}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?$",
+}
+CASTS = {XSD.date, XSD.dateTime}  # also cast, which rejects a month 13 or a 30 February
+PLAIN = {XSD.string, RDF.langString}
+
+
+def _datatype(shapes, value) -> None:
+    if value not in LEXICAL and value not in PLAIN:
+        known = ", ".join(sorted(t.n3().rsplit("#", 1)[-1].rstrip(">") for t in (*LEXICAL, *PLAIN)))
+        raise Unsupported(f"sh:datatype {value}: the SPARQL engine tests only {known}")
+
+
+NODE_KINDS = {
+    SH.IRI: "isIRI({v})",
+    SH.BlankNode: "isBlank({v})",
+    SH.Literal: "isLiteral({v})",
+    SH.BlankNodeOrIRI: "(isBlank({v}) || isIRI({v}))",
+    SH.BlankNodeOrLiteral: "(isBlank({v}) || isLiteral({v}))",
+    SH.IRIOrLiteral: "(isIRI({v}) || isLiteral({v}))",
+}
+
+
+def _node_kind(shapes, value) -> None:
+    if value not in NODE_KINDS:
+        raise Unsupported(f"sh:nodeKind {value!r} is not a node kind")
+
+
+def _pattern(shapes, value) -> None:
+    _literal(shapes, value)
+    text = str(value)
+    # SPARQL REGEX is XPath's dialect: no look-around, back references, named groups or inline flags
+    if re.search(r"\(\?|\\[1-9kpPbBAzZ]", text):
+        raise Unsupported(f"sh:pattern {text!r}: a construct whose meaning differs between regex dialects")
+    try:
+        re.compile(text)
+    except re.error as error:
+        raise Unsupported(f"sh:pattern {text!r} is not a valid regular expression: {error}") from None
+
+
+def _flags(shapes, value) -> None:
+    _literal(shapes, value)
+    if not set(str(value)) <= set("imsx"):
+        raise Unsupported(f"sh:flags {str(value)!r}: only i, m, s and x are evaluated")
 
 
 @dataclass(frozen=True)
-class Check:
-    """One compiled constraint: `query` selects ?f (focus) and ?v (value, may be unbound) of each violation."""
+class Parameter:
+    kinds: frozenset
+    check: Callable
 
-    shape: URIRef | BNode
-    component: URIRef
+
+# (shape kind, predicate) -> the check of its value; a predicate of the sh: namespace that is not here, on a
+# shape that is validated, is refused. Documentation predicates are accepted and ignored.
+REGISTRY: dict[URIRef, Parameter] = {
+    # structure
+    SH.targetClass: Parameter(BOTH, _iri),
+    SH.targetNode: Parameter(BOTH, _constant),
+    SH.targetSubjectsOf: Parameter(BOTH, _iri),
+    SH.targetObjectsOf: Parameter(BOTH, _iri),
+    SH.path: Parameter(frozenset({PROPERTY}), _any),  # checked by sparql_path
+    SH.property: Parameter(BOTH, _any),
+    SH.severity: Parameter(BOTH, _iri),
+    SH.message: Parameter(BOTH, _literal),
+    SH.deactivated: Parameter(BOTH, _boolean),
+    SH.sparql: Parameter(BOTH, _any),  # checked when compiled
+    # core constraint components
+    SH["class"]: Parameter(BOTH, _iri),
+    SH.datatype: Parameter(BOTH, _datatype),
+    SH.nodeKind: Parameter(BOTH, _node_kind),
+    SH.minCount: Parameter(frozenset({PROPERTY}), _integer),
+    SH.maxCount: Parameter(frozenset({PROPERTY}), _integer),
+    SH.minExclusive: Parameter(BOTH, _literal),
+    SH.minInclusive: Parameter(BOTH, _literal),
+    SH.maxExclusive: Parameter(BOTH, _literal),
+    SH.maxInclusive: Parameter(BOTH, _literal),
+    SH.minLength: Parameter(BOTH, _integer),
+    SH.maxLength: Parameter(BOTH, _integer),
+    SH.pattern: Parameter(BOTH, _pattern),
+    SH.flags: Parameter(BOTH, _flags),
+    SH.languageIn: Parameter(BOTH, _language_list),
+    SH.uniqueLang: Parameter(frozenset({PROPERTY}), _boolean),
+    SH.equals: Parameter(BOTH, _iri),
+    SH.disjoint: Parameter(BOTH, _iri),
+    SH.lessThan: Parameter(frozenset({PROPERTY}), _iri),
+    SH.lessThanOrEquals: Parameter(frozenset({PROPERTY}), _iri),
+    SH["in"]: Parameter(BOTH, _constant_list),
+    SH.hasValue: Parameter(BOTH, _constant),
+    SH.closed: Parameter(BOTH, _boolean),
+    SH.ignoredProperties: Parameter(BOTH, _iri_list),
+    SH.node: Parameter(BOTH, _any),
+    SH["not"]: Parameter(BOTH, _any),
+    SH["and"]: Parameter(BOTH, _shape_list),
+    SH["or"]: Parameter(BOTH, _shape_list),
+    SH.xone: Parameter(BOTH, _shape_list),
+    SH.qualifiedValueShape: Parameter(frozenset({PROPERTY}), _any),
+    SH.qualifiedMinCount: Parameter(frozenset({PROPERTY}), _integer),
+    SH.qualifiedMaxCount: Parameter(frozenset({PROPERTY}), _integer),
+    SH.qualifiedValueShapesDisjoint: Parameter(frozenset({PROPERTY}), _boolean),
+}
+IGNORED = {SH.name, SH.description, SH.order, SH.group, SH.defaultValue}
+SHAPE_VALUED = (SH.property, SH.node, SH["not"], SH.qualifiedValueShape)
+SHAPE_LISTS = (SH["and"], SH["or"], SH.xone)
+SPARQL_CONSTRAINT_PREDICATES = {SH.select, SH.message, SH.prefixes, SH.deactivated, SH.severity}
+VALIDATOR_PREDICATES = {SH.select, SH.ask, SH.message, SH.prefixes}
+
+
+def supported_predicates() -> dict[str, list[str]]:
+    """The registry for the documentation: shape kind -> the sh: predicates evaluated."""
+    table: dict[str, list[str]] = {NODE: [], PROPERTY: []}
+    for predicate, parameter in REGISTRY.items():
+        for kind in sorted(parameter.kinds):
+            table[kind].append("sh:" + predicate.fragment)
+    return {kind: sorted(names) for kind, names in table.items()}
+
+
+# ---- the compiled form ---------------------------------------------------------------------------------------
+@dataclass
+class Shape:
+    node: URIRef | BNode
+    kind: str
     severity: URIRef
     message: str
-    path: URIRef | None
-    query: str
+    path: URIRef | BNode | None = None  # the sh:path node
+    sparql_path: str | None = None
+    deactivated: bool = False
+    constraints: list = field(default_factory=list)
+    properties: list[Shape] = field(default_factory=list)
+
+    def values(self, f: str, v: str) -> str:
+        """The pattern binding `v` to each value node of focus node `f`."""
+        return f"{f} {self.sparql_path} {v} ." if self.kind == PROPERTY else f"BIND({f} AS {v})"
+
+    def value_focus(self, focus: Focus) -> Focus:
+        """A focus pattern for the value nodes of this shape's focus nodes."""
+        if self.kind == NODE:
+            return focus
+
+        def inner(var: str) -> str:
+            outer = fresh()
+            return f"{{ {focus(outer)} {outer} {self.sparql_path} {var} . }}"
+
+        return inner
+
+
+@dataclass
+class QueryConstraint:
+    """One SELECT giving every violation: ?f, and ?v (the value) and ?p (a path) when the component gives them.
+    `build(focus, shape)` writes the query for a focus pattern."""
+
+    component: URIRef
+    build: Callable[[Focus], str]
     constraint: URIRef | BNode | None = None
-    value_is_focus: bool = False
-    # sh:node: the value must conform to this shape (checked by evaluating the nested shape's own checks)
-    nested: tuple[Check, ...] = ()
-    owned: bool = False  # the query also selects ?o, the focus node of the shape using this one by sh:node
+    value: str = "v"  # "v": ?v is the value; "focus": the value is the focus node; "none": no value
+    dynamic_path: bool = False  # ?p is the result path
+    message: str | None = None
+    validator: URIRef | BNode | None = None  # of a SPARQL-based constraint component
 
 
-def compile_shapes(shapes: Graph) -> list[Check]:
-    """Every check of every targeted node shape of `shapes`; raises Unsupported for what it cannot do."""
-    _refuse_unknown_components(shapes)
-    checks: list[Check] = []
-    for shape in sorted(set(shapes.subjects(SH.targetClass, None)), key=str):
-        _refuse_other_targets(shapes, shape)
-        classes = sorted(shapes.objects(shape, SH.targetClass), key=str)
+@dataclass
+class ShapeConstraint:
+    """sh:node, sh:not, sh:and, sh:or, sh:xone: decided from which value nodes conform to other shapes."""
 
-        def focus(var: str, classes: list = classes) -> str:
-            return "{ " + " } UNION { ".join(f"{var} rdf:type/rdfs:subClassOf* <{c}> ." for c in classes) + " }"
-
-        checks.extend(_node_shape(shapes, shape, focus))
-    for shape in set(shapes.subjects(RDF.type, SH.NodeShape)) | set(shapes.subjects(RDF.type, SH.PropertyShape)):
-        for target in (SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf):
-            if (shape, target, None) in shapes:
-                raise Unsupported(f"{shape}: {target.fragment} targets are not evaluated by the SPARQL engine")
-    return checks
+    component: URIRef
+    rule: str  # node | not | and | or | xone
+    shapes: list[Shape]
 
 
-def _node_shape(shapes: Graph, shape, focus: Focus) -> list[Check]:
-    _refuse_unknown_predicates(shapes, shape)
-    checks: list[Check] = []
-    severity = shapes.value(shape, SH.severity) or SH.Violation
-    for prop in sorted(shapes.objects(shape, SH.property), key=str):
-        checks.extend(_property_shape(shapes, prop, focus))
-    for constraint in sorted(shapes.objects(shape, SH.sparql), key=str):
-        checks.append(_sparql_constraint(shapes, shape, constraint, severity, focus))
-    for component in _components(shapes):
-        checks.extend(_component_checks(shapes, shape, component, severity, focus))
-    if (shape, SH.node, None) in shapes:
-        raise Unsupported(f"{shape}: sh:node on a node shape is not evaluated by the SPARQL engine")
-    return checks
+@dataclass
+class QualifiedConstraint:
+    shape: Shape
+    siblings: list[Shape]
+    minimum: int | None
+    maximum: int | None
 
 
-def _property_shape(shapes: Graph, prop, focus: Focus) -> list[Check]:
-    _refuse_unknown_predicates(shapes, prop)
-    path = shapes.value(prop, SH.path)
-    if not isinstance(path, URIRef):
-        raise Unsupported(f"{prop}: only a single IRI sh:path is evaluated by the SPARQL engine")
-    severity = shapes.value(prop, SH.severity) or SH.Violation
-    message = str(shapes.value(prop, SH.message) or "")
-    f, v = "?mesokg_f", "?mesokg_v"
-    base = f"{focus(f)}"
+@dataclass
+class Plan:
+    """A targeted shape with its focus pattern: the unit of evaluation."""
 
-    def check(component, where: str, nested: tuple[Check, ...] = ()) -> Check:
-        query = f"{PREFIXES}SELECT DISTINCT ({f} AS ?f) ({v} AS ?v) WHERE {{ {base} {where} }}"
-        return Check(prop, component, severity, message, path, query, nested=nested)
+    shape: Shape
+    focus: Focus
 
-    def count(component, comparison: str, optional: bool) -> Check:
-        values = f"OPTIONAL {{ {f} <{path}> ?mesokg_x }}" if optional else f"{f} <{path}> ?mesokg_x ."
-        query = (
-            f"{PREFIXES}SELECT ({f} AS ?f) WHERE {{ {base} {values} }} "
-            f"GROUP BY {f} HAVING (COUNT(DISTINCT ?mesokg_x) {comparison})"
-        )
-        return Check(prop, component, severity, message, path, query)
 
-    def focus_only(component, where: str) -> Check:
-        query = f"{PREFIXES}SELECT DISTINCT ({f} AS ?f) WHERE {{ {base} {where} }}"
-        return Check(prop, component, severity, message, path, query)
+def compile_shapes(shapes: Graph) -> list[Plan]:
+    """Every targeted shape of `shapes`, compiled; raises Unsupported, before compiling anything, for any
+    construct the engine does not evaluate."""
+    if (None, SH.entailment, None) in shapes:
+        raise Unsupported("sh:entailment is not evaluated by the SPARQL engine")
+    components = _components(shapes)
+    targeted = _targeted(shapes)
+    reachable = _reachable(shapes, targeted)
+    for node in sorted(reachable, key=_order):
+        _check_shape(shapes, node, components)
+    compiled: dict = {}
+    plans = []
+    for node in sorted(targeted, key=_order):
+        shape = _compile(shapes, node, components, compiled, (), reachable)
+        plans.append(Plan(shape, _focus(shapes, node)))
+    return plans
 
-    # the common cardinalities without grouping every focus node: "no value" and "two different values"
-    checks = []
-    min_count = shapes.value(prop, SH.minCount)
-    if min_count is not None and int(min_count) == 1:
-        where = f"OPTIONAL {{ {f} <{path}> ?mesokg_x }} FILTER(!BOUND(?mesokg_x))"
-        checks.append(focus_only(SH.MinCountConstraintComponent, where))
-    elif min_count is not None:
-        checks.append(count(SH.MinCountConstraintComponent, f"< {int(min_count)}", optional=True))
-    max_count = shapes.value(prop, SH.maxCount)
-    if max_count is not None and int(max_count) == 1:
-        where = f"{f} <{path}> ?mesokg_x , ?mesokg_y . FILTER(!sameTerm(?mesokg_x, ?mesokg_y))"
-        checks.append(focus_only(SH.MaxCountConstraintComponent, where))
-    elif max_count is not None:
-        checks.append(count(SH.MaxCountConstraintComponent, f"> {int(max_count)}", optional=False))
-    for cls in shapes.objects(prop, SH["class"]):
-        checks.append(
-            check(
-                SH.ClassConstraintComponent,
-                # MINUS, not FILTER NOT EXISTS: the same answer here (both sides bind the value), and a store
-                # can find the class's instances once instead of walking the hierarchy for every value
-                f"{f} <{path}> {v} . MINUS {{ {v} rdf:type/rdfs:subClassOf* <{cls}> }}",
+
+def _order(node) -> tuple:
+    return (isinstance(node, BNode), str(node))
+
+
+def _types(shapes: Graph, node) -> set:
+    """The SHACL types of a node in the shapes graph (rdf:type/rdfs:subClassOf*)."""
+    found, todo = set(), list(shapes.objects(node, RDF.type))
+    while todo:
+        cls = todo.pop()
+        if cls not in found:
+            found.add(cls)
+            todo.extend(shapes.objects(cls, RDFS.subClassOf))
+    return found
+
+
+def _targeted(shapes: Graph) -> set:
+    # sh:target (a SHACL-AF target) makes a shape targeted too, so that the registry refuses it
+    nodes = {s for t in (*TARGETS, SH.target) for s in shapes.subjects(t, None)}
+    for node in set(shapes.subjects(RDF.type, None)):
+        types = _types(shapes, node)
+        if RDFS.Class in types and types & set(SHAPE_TYPES):
+            nodes.add(node)
+    for node in nodes:
+        if isinstance(node, Literal):
+            raise Unsupported(f"{node!r}: a literal cannot be a shape")
+    return nodes
+
+
+def _children(shapes: Graph, node) -> list:
+    children = [o for p in SHAPE_VALUED for o in shapes.objects(node, p)]
+    for p in SHAPE_LISTS:
+        for members in shapes.objects(node, p):
+            children.extend(_list(shapes, members))
+    return children
+
+
+def _reachable(shapes: Graph, roots: set) -> set:
+    seen, todo = set(), list(roots)
+    while todo:
+        node = todo.pop()
+        if node in seen:
+            continue
+        if not isinstance(node, URIRef | BNode):
+            raise Unsupported(f"{node!r}: a literal cannot be a shape")
+        seen.add(node)
+        todo.extend(_children(shapes, node))
+    return seen
+
+
+def _list(shapes: Graph, head) -> list:
+    """The members of a well-formed RDF list (refused otherwise)."""
+    members, node, seen = [], head, set()
+    while node != RDF.nil:
+        if node in seen or not isinstance(node, BNode | URIRef):
+            raise Unsupported(f"{head!r}: not a well-formed RDF list")
+        seen.add(node)
+        first, rest = list(shapes.objects(node, RDF.first)), list(shapes.objects(node, RDF.rest))
+        if len(first) != 1 or len(rest) != 1:
+            raise Unsupported(f"{head!r}: not a well-formed RDF list")
+        members.append(first[0])
+        node = rest[0]
+    return members
+
+
+def _kind(shapes: Graph, node) -> str:
+    types = _types(shapes, node)
+    has_path = (node, SH.path, None) in shapes
+    if SH.PropertyShape in types and not has_path:
+        raise Unsupported(f"{node}: a sh:PropertyShape without sh:path")
+    if SH.NodeShape in types and has_path:
+        raise Unsupported(f"{node}: a sh:NodeShape with a sh:path")
+    return PROPERTY if has_path else NODE
+
+
+def _check_shape(shapes: Graph, node, components: dict) -> None:
+    """Refuse a shape using anything not in the registry (or a malformed value of something that is)."""
+    kind = _kind(shapes, node)
+    custom = {p for component in components.values() for p in component.parameters}
+    for predicate in sorted(set(shapes.predicates(node, None))):
+        values = list(shapes.objects(node, predicate))
+        if predicate in REGISTRY:
+            parameter = REGISTRY[predicate]
+            if kind not in parameter.kinds:
+                raise Unsupported(f"{node}: sh:{predicate.fragment} on a {kind} shape is not evaluated")
+            for value in values:
+                parameter.check(shapes, value)
+        elif predicate in IGNORED or predicate in custom:
+            continue
+        elif predicate in SPARQL_CONSTRAINT_PREDICATES and (None, SH.sparql, node) in shapes:
+            continue  # the shape is a SPARQL constraint too
+        elif str(predicate).startswith(str(SH)):
+            raise Unsupported(
+                f"{node}: sh:{predicate.fragment} on a {kind} shape is not evaluated by the SPARQL engine"
+            )
+    for predicate in (SH.severity, SH.deactivated, SH.path, SH.closed, SH.qualifiedValueShapesDisjoint, SH.flags):
+        if len(list(shapes.objects(node, predicate))) > 1:
+            raise Unsupported(f"{node}: more than one sh:{predicate.fragment}")
+    if (node, SH.flags, None) in shapes and (node, SH.pattern, None) not in shapes:
+        raise Unsupported(f"{node}: sh:flags without sh:pattern")
+    if kind == PROPERTY:
+        sparql_path(shapes, shapes.value(node, SH.path))
+    qualified = [(node, p, None) in shapes for p in (SH.qualifiedMinCount, SH.qualifiedMaxCount)]
+    if (node, SH.qualifiedValueShape, None) in shapes:
+        if len(list(shapes.objects(node, SH.qualifiedValueShape))) > 1 or not any(qualified):
+            raise Unsupported(f"{node}: sh:qualifiedValueShape needs one shape and a qualified count")
+    elif any(qualified):
+        raise Unsupported(f"{node}: a qualified count without sh:qualifiedValueShape")
+    if (node, SH.ignoredProperties, None) in shapes and (node, SH.closed, None) not in shapes:
+        raise Unsupported(f"{node}: sh:ignoredProperties without sh:closed")
+
+
+def sparql_path(shapes: Graph, node, depth: int = 0) -> str:
+    """A SHACL path as a SPARQL property path; a malformed path is refused."""
+    if depth > 50:
+        raise Unsupported("a sh:path nested too deeply (or cyclic)")
+    if isinstance(node, URIRef):
+        return f"<{node}>"
+    if not isinstance(node, BNode):
+        raise Unsupported(f"{node!r} is not a SHACL path")
+    predicates = set(shapes.predicates(node, None))
+    if RDF.first in predicates:
+        members = _list(shapes, node)
+        if len(members) < 2 or predicates != {RDF.first, RDF.rest}:
+            raise Unsupported(f"{node}: a sequence path needs at least two members and nothing else")
+        return "(" + "/".join(sparql_path(shapes, m, depth + 1) for m in members) + ")"
+    if len(predicates) != 1 or len(list(shapes.objects(node, next(iter(predicates))))) != 1:
+        raise Unsupported(f"{node}: not a well-formed SHACL path")
+    predicate = next(iter(predicates))
+    value = shapes.value(node, predicate)
+    if predicate == SH.alternativePath:
+        members = _list(shapes, value)
+        if len(members) < 2:
+            raise Unsupported(f"{node}: an alternative path needs at least two members")
+        return "(" + "|".join(sparql_path(shapes, m, depth + 1) for m in members) + ")"
+    inner = sparql_path(shapes, value, depth + 1)
+    operators = {
+        SH.inversePath: "(^{})",
+        SH.zeroOrMorePath: "({}*)",
+        SH.oneOrMorePath: "({}+)",
+        SH.zeroOrOnePath: "({}?)",
+    }
+    if predicate not in operators:
+        raise Unsupported(f"{node}: not a well-formed SHACL path")
+    return operators[predicate].format(inner)
+
+
+def _focus(shapes: Graph, node) -> Focus:
+    parts: list[Callable[[str], str]] = []
+    classes = sorted(shapes.objects(node, SH.targetClass), key=str)
+    types = _types(shapes, node)
+    if RDFS.Class in types and types & set(SHAPE_TYPES):
+        if not isinstance(node, URIRef):
+            raise Unsupported(f"{node}: an implicit class target on a blank node")
+        classes.append(node)
+    for cls in classes:
+        parts.append(lambda var, cls=cls: f"{var} rdf:type/rdfs:subClassOf* <{cls}> .")
+    nodes = sorted(shapes.objects(node, SH.targetNode), key=str)
+    if nodes:
+        constants = " ".join(_sparql_term(n) for n in nodes)
+        parts.append(lambda var: f"VALUES {var} {{ {constants} }}")
+    for predicate in sorted(shapes.objects(node, SH.targetSubjectsOf), key=str):
+        parts.append(lambda var, p=predicate: f"{var} <{p}> [] .")
+    for predicate in sorted(shapes.objects(node, SH.targetObjectsOf), key=str):
+        parts.append(lambda var, p=predicate: f"[] <{p}> {var} .")
+    return lambda var: "{ " + " } UNION { ".join(part(var) for part in parts) + " }"
+
+
+def _compile(shapes: Graph, node, components: dict, compiled: dict, stack: tuple, reachable: set) -> Shape:
+    if node in stack:
+        raise Unsupported(f"{node}: a recursive shape is not evaluated by the SPARQL engine")
+    if node in compiled:
+        return compiled[node]
+    kind = _kind(shapes, node)
+    shape = Shape(
+        node,
+        kind,
+        shapes.value(node, SH.severity) or SH.Violation,
+        str(shapes.value(node, SH.message) or ""),
+        deactivated=_true(shapes, node, SH.deactivated),
+    )
+    if kind == PROPERTY:
+        shape.path = shapes.value(node, SH.path)
+        shape.sparql_path = sparql_path(shapes, shape.path)
+    stack = (*stack, node)
+
+    def sub(child) -> Shape:
+        return _compile(shapes, child, components, compiled, stack, reachable)
+
+    for prop in sorted(shapes.objects(node, SH.property), key=_order):
+        shape.properties.append(sub(prop))
+    shape.constraints.extend(_core(shapes, shape))
+    for child in sorted(shapes.objects(node, SH.node), key=_order):
+        shape.constraints.append(ShapeConstraint(SH.NodeConstraintComponent, "node", [sub(child)]))
+    for child in sorted(shapes.objects(node, SH["not"]), key=_order):
+        shape.constraints.append(ShapeConstraint(SH.NotConstraintComponent, "not", [sub(child)]))
+    for predicate, rule, component in (
+        (SH["and"], "and", SH.AndConstraintComponent),
+        (SH["or"], "or", SH.OrConstraintComponent),
+        (SH.xone, "xone", SH.XoneConstraintComponent),
+    ):
+        for members in sorted(shapes.objects(node, predicate), key=_order):
+            shape.constraints.append(ShapeConstraint(component, rule, [sub(m) for m in _list(shapes, members)]))
+    qualified = shapes.value(node, SH.qualifiedValueShape)
+    if qualified is not None:
+        siblings = []
+        if _true(shapes, node, SH.qualifiedValueShapesDisjoint):
+            for parent in shapes.subjects(SH.property, node):
+                for other in shapes.objects(parent, SH.property):
+                    if other != node:
+                        siblings.extend(sub(s) for s in shapes.objects(other, SH.qualifiedValueShape))
+        minimum, maximum = shapes.value(node, SH.qualifiedMinCount), shapes.value(node, SH.qualifiedMaxCount)
+        shape.constraints.append(
+            QualifiedConstraint(
+                sub(qualified),
+                siblings,
+                int(minimum) if minimum is not None else None,
+                int(maximum) if maximum is not None else None,
             )
         )
-    for datatype in shapes.objects(prop, SH.datatype):
-        checks.append(check(SH.DatatypeConstraintComponent, _datatype_filter(f, v, path, datatype)))
-    for members in shapes.objects(prop, SH["in"]):
-        allowed = ", ".join(_sparql_term(t) for t in Collection(shapes, members))
-        checks.append(check(SH.InConstraintComponent, f"{f} <{path}> {v} . FILTER({v} NOT IN ({allowed}))"))
-    for node_shape in shapes.objects(prop, SH.node):
-        if (node_shape, SH.targetClass, None) in shapes:
-            raise Unsupported(f"{node_shape}: a shape used by sh:node must not have targets of its own")
-
-        def inner(var: str, outer: Focus = focus, path: URIRef = path) -> str:
-            return f"{outer('?mesokg_o')} ?mesokg_o <{path}> {var} ."
-
-        nested = tuple(_with_owner(c) for c in _node_shape(shapes, node_shape, inner))
-        checks.append(check(SH.NodeConstraintComponent, f"{f} <{path}> {v} .", nested))
-    return checks
+    for constraint in sorted(shapes.objects(node, SH.sparql), key=_order):
+        found = _sparql_constraint(shapes, shape, constraint)
+        if found is not None:
+            shape.constraints.append(found)
+    for component in components.values():
+        shape.constraints.extend(component.constraints(shapes, shape))
+    compiled[node] = shape
+    return shape
 
 
-def _with_owner(check: Check) -> Check:
-    """A check of a shape used by sh:node, also selecting ?o, the focus node of the shape that uses it (bound
-    by the focus pattern as ?mesokg_o), so the outer result needs no second query."""
-    if check.query.count("SELECT DISTINCT ") != 1 or check.nested:
-        return check
-    query = check.query.replace("SELECT DISTINCT ", "SELECT DISTINCT (?mesokg_o AS ?o) ", 1)
-    return Check(**{**check.__dict__, "query": query, "owned": True})
+# ---- core constraint components ------------------------------------------------------------------------------
+F, V = "?mesokg_f", "?mesokg_v"
 
 
-def _datatype_filter(f: str, v: str, path: URIRef, datatype) -> str:
-    """A value that is not a literal of the datatype, or whose lexical form is not valid for it."""
-    if datatype == XSD.date:
-        lexical = "^-?[0-9]{4,}-[0-9]{2}-[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2})?$"
-        valid = f'REGEX(STR({v}), "{lexical}") && BOUND(?mesokg_d)'
-        return (
-            f"{f} <{path}> {v} . BIND(<{XSD.date}>(STR({v})) AS ?mesokg_d) "
-            f"FILTER(!isLiteral({v}) || datatype({v}) != <{datatype}> || !({valid}))"
+def _select(focus: Focus, body: str, project: str = f"({F} AS ?f) ({V} AS ?v)") -> str:
+    return f"{PREFIXES}SELECT DISTINCT {project} WHERE {{ {focus(F)} {body} }}"
+
+
+def _value_check(component, shape: Shape, condition: str) -> QueryConstraint:
+    """A violation for each value node for which `condition` (on {v}) holds."""
+    test = condition.replace("{v}", V)
+    where = f"{shape.values(F, V)} FILTER({test})"
+    return QueryConstraint(component, lambda focus: _select(focus, where))
+
+
+def _core(shapes: Graph, shape: Shape) -> list:
+    node, found = shape.node, []
+    values = shape.values(F, V)
+
+    def objects(predicate) -> list:
+        return sorted(shapes.objects(node, predicate), key=str)
+
+    for cls in objects(SH["class"]):
+        # MINUS, not FILTER NOT EXISTS: the same answer here (both sides bind the value), and a store can find
+        # the class's instances once instead of walking the hierarchy for every value
+        where = f"{values} MINUS {{ {V} rdf:type/rdfs:subClassOf* <{cls}> }}"
+        found.append(QueryConstraint(SH.ClassConstraintComponent, lambda focus, w=where: _select(focus, w)))
+    for datatype in objects(SH.datatype):
+        found.append(_value_check(SH.DatatypeConstraintComponent, shape, _datatype_violation(datatype)))
+    for kind in objects(SH.nodeKind):
+        found.append(_value_check(SH.NodeKindConstraintComponent, shape, "!" + NODE_KINDS[kind]))
+    for predicate, operator, component in (
+        (SH.minExclusive, ">", SH.MinExclusiveConstraintComponent),
+        (SH.minInclusive, ">=", SH.MinInclusiveConstraintComponent),
+        (SH.maxExclusive, "<", SH.MaxExclusiveConstraintComponent),
+        (SH.maxInclusive, "<=", SH.MaxInclusiveConstraintComponent),
+    ):
+        for bound in objects(predicate):
+            # a value that cannot be compared is a violation: the comparison's error counts as false
+            found.append(
+                _value_check(
+                    component,
+                    shape,
+                    f'!COALESCE(lang({{v}}) = "" && {{v}} {operator} {_sparql_term(bound, exact=False)}, false)',
+                )
+            )
+    for predicate, operator, component in (
+        (SH.minLength, "<", SH.MinLengthConstraintComponent),
+        (SH.maxLength, ">", SH.MaxLengthConstraintComponent),
+    ):
+        for length in objects(predicate):
+            condition = f"isBlank({{v}}) || STRLEN(STR({{v}})) {operator} {int(length)}"
+            found.append(_value_check(component, shape, condition))
+    flags = shapes.value(node, SH.flags)
+    for pattern in objects(SH.pattern):
+        arguments = _sparql_term(Literal(str(pattern))) + (f", {_sparql_term(Literal(str(flags)))}" if flags else "")
+        condition = f"isBlank({{v}}) || !COALESCE(REGEX(STR({{v}}), {arguments}), false)"
+        found.append(_value_check(SH.PatternConstraintComponent, shape, condition))
+    for languages in objects(SH.languageIn):
+        tags = [str(t) for t in _list(shapes, languages)]
+        matches = " || ".join(f"langMatches(lang({{v}}), {_sparql_term(Literal(t))})" for t in tags) or "false"
+        found.append(_value_check(SH.LanguageInConstraintComponent, shape, f"!(isLiteral({{v}}) && ({matches}))"))
+    for members in objects(SH["in"]):
+        allowed = " || ".join(f"sameTerm({{v}}, {_sparql_term(t)})" for t in _list(shapes, members)) or "false"
+        found.append(_value_check(SH.InConstraintComponent, shape, f"!({allowed})"))
+    for value in objects(SH.hasValue):
+        term = _sparql_term(value)
+        if shape.kind == NODE:
+            check = _value_check(SH.HasValueConstraintComponent, shape, f"!sameTerm({{v}}, {term})")
+            check.value = "none"
+            found.append(check)
+        else:
+            where = f"FILTER NOT EXISTS {{ {F} {shape.sparql_path} ?mesokg_x . FILTER(sameTerm(?mesokg_x, {term})) }}"
+            found.append(
+                QueryConstraint(
+                    SH.HasValueConstraintComponent,
+                    lambda focus, w=where: _select(focus, w, f"({F} AS ?f)"),
+                    value="none",
+                )
+            )
+    if shape.kind == PROPERTY:
+        found.extend(_counts(shapes, shape))
+    for other in objects(SH.equals):
+        # a value not among the other property's values, and a value of the other property not among these
+        first = f"{values} FILTER NOT EXISTS {{ {F} <{other}> {V} }}"
+        second = f"{F} <{other}> {V} . FILTER NOT EXISTS {{ {_exists_value(shape)} }}"
+        for where in (first, second):
+            found.append(QueryConstraint(SH.EqualsConstraintComponent, lambda focus, w=where: _select(focus, w)))
+    for other in objects(SH.disjoint):
+        where = f"{values} {F} <{other}> {V} ."
+        found.append(QueryConstraint(SH.DisjointConstraintComponent, lambda focus, w=where: _select(focus, w)))
+    for predicate, operator, component in (
+        (SH.lessThan, "<", SH.LessThanConstraintComponent),
+        (SH.lessThanOrEquals, "<=", SH.LessThanOrEqualsConstraintComponent),
+    ):
+        for other in objects(predicate):
+            where = (
+                f"{values} {F} <{other}> ?mesokg_w . "
+                f'FILTER(!COALESCE(lang({V}) = "" && lang(?mesokg_w) = "" && {V} {operator} ?mesokg_w, false))'
+            )
+            project = f"({F} AS ?f) ({V} AS ?v) ?mesokg_w"  # a result for each pair
+            found.append(QueryConstraint(component, lambda focus, w=where, p=project: _select(focus, w, p)))
+    if _true(shapes, node, SH.uniqueLang):
+        second = shape.values(F, "?mesokg_y")
+        where = (
+            f'{values} {second} FILTER(!sameTerm({V}, ?mesokg_y) && lang({V}) != "" && '
+            f"LCASE(lang({V})) = LCASE(lang(?mesokg_y))) BIND(LCASE(lang({V})) AS ?mesokg_lang)"
         )
-    if datatype in (XSD.string, RDF.langString):
-        return f"{f} <{path}> {v} . FILTER(!isLiteral({v}) || datatype({v}) != <{datatype}>)"
-    raise Unsupported(f"sh:datatype {datatype}: only xsd:date and xsd:string are evaluated by the SPARQL engine")
+        project = f"({F} AS ?f) ?mesokg_lang"
+        found.append(
+            QueryConstraint(
+                SH.UniqueLangConstraintComponent, lambda focus: _select(focus, where, project), value="none"
+            )
+        )
+    if _true(shapes, node, SH.closed):
+        allowed = {shapes.value(p, SH.path) for p in shapes.objects(node, SH.property)}
+        for ignored in shapes.objects(node, SH.ignoredProperties):
+            allowed.update(_list(shapes, ignored))
+        allowed = sorted(a for a in allowed if isinstance(a, URIRef))
+        test = f"FILTER(?mesokg_p NOT IN ({', '.join(f'<{a}>' for a in allowed)}))" if allowed else ""
+        where = f"{values} {V} ?mesokg_p ?mesokg_x . {test}"
+        project = f"({F} AS ?f) (?mesokg_x AS ?v) (?mesokg_p AS ?p) {V}"
+        found.append(
+            QueryConstraint(
+                SH.ClosedConstraintComponent, lambda focus: _select(focus, where, project), dynamic_path=True
+            )
+        )
+    return found
 
 
-def _sparql_constraint(shapes: Graph, shape, constraint, severity, focus: Focus) -> Check:
-    _refuse_unknown_predicates(shapes, constraint)
+def _exists_value(shape: Shape) -> str:
+    return f"{F} {shape.sparql_path} {V} ." if shape.kind == PROPERTY else f"FILTER(sameTerm({F}, {V}))"
+
+
+def _datatype_violation(datatype) -> str:
+    """A value that is not a literal of the datatype, or whose lexical form is not valid for it."""
+    if datatype == RDF.langString:
+        return '!isLiteral({v}) || lang({v}) = ""'
+    if datatype == XSD.string:
+        return f"!isLiteral({{v}}) || datatype({{v}}) != <{datatype}>"
+    valid = f'REGEX(STR({{v}}), "{LEXICAL[datatype]}")'
+    if datatype in CASTS:
+        valid += f" && isLiteral(<{datatype}>(STR({{v}})))"
+        valid = f"COALESCE({valid}, false)"
+    return f"!isLiteral({{v}}) || datatype({{v}}) != <{datatype}> || !({valid})"
+
+
+def _counts(shapes: Graph, shape: Shape) -> list:
+    path, node, found = shape.sparql_path, shape.node, []
+
+    def focus_only(component, where: str) -> QueryConstraint:
+        return QueryConstraint(component, lambda focus: _select(focus, where, f"({F} AS ?f)"), value="none")
+
+    def count(component, comparison: str, optional: bool) -> QueryConstraint:
+        values = f"OPTIONAL {{ {F} {path} ?mesokg_x }}" if optional else f"{F} {path} ?mesokg_x ."
+
+        def build(focus: Focus) -> str:
+            return (
+                f"{PREFIXES}SELECT ({F} AS ?f) WHERE {{ {focus(F)} {values} }} "
+                f"GROUP BY {F} HAVING (COUNT(DISTINCT ?mesokg_x) {comparison})"
+            )
+
+        return QueryConstraint(component, build, value="none")
+
+    # the common cardinalities without grouping every focus node: "no value" and "two different values"
+    for minimum in shapes.objects(node, SH.minCount):
+        if int(minimum) == 1:
+            where = f"OPTIONAL {{ {F} {path} ?mesokg_x }} FILTER(!BOUND(?mesokg_x))"
+            found.append(focus_only(SH.MinCountConstraintComponent, where))
+        elif int(minimum) > 1:
+            found.append(count(SH.MinCountConstraintComponent, f"< {int(minimum)}", optional=True))
+    for maximum in shapes.objects(node, SH.maxCount):
+        if int(maximum) == 1:
+            where = f"{F} {path} ?mesokg_x , ?mesokg_y . FILTER(!sameTerm(?mesokg_x, ?mesokg_y))"
+            found.append(focus_only(SH.MaxCountConstraintComponent, where))
+        elif int(maximum) == 0:
+            found.append(focus_only(SH.MaxCountConstraintComponent, f"{F} {path} ?mesokg_x ."))
+        else:
+            found.append(count(SH.MaxCountConstraintComponent, f"> {int(maximum)}", optional=False))
+    return found
+
+
+# ---- SPARQL-based constraints ------------------------------------------------------------------------------
+def _sparql_constraint(shapes: Graph, shape: Shape, constraint) -> QueryConstraint | None:
+    for predicate in sorted(set(shapes.predicates(constraint, None))):
+        if constraint == shape.node and predicate in REGISTRY:
+            continue  # a shape that is its own SPARQL constraint: its shape predicates are checked as such
+        if str(predicate).startswith(str(SH)) and predicate not in SPARQL_CONSTRAINT_PREDICATES | IGNORED:
+            raise Unsupported(f"{constraint}: sh:{predicate.fragment} in a SPARQL constraint is not evaluated")
+    if _true(shapes, constraint, SH.deactivated):
+        return None
     own = shapes.value(constraint, SH.severity)
-    if own is not None and own != severity:
+    if own is not None and own != shape.severity:
         raise Unsupported(f"{constraint}: a SPARQL constraint whose severity differs from its shape's")
-    select = str(shapes.value(constraint, SH.select) or "")
-    if not select:
-        raise Unsupported(f"{constraint}: only SELECT-based SPARQL constraints are evaluated")
-    query, projects_value = _rewrite(select, focus, {}, value_is_focus=False)
-    message = str(shapes.value(constraint, SH.message) or shapes.value(shape, SH.message) or "")
-    return Check(
-        shape,
+    selects = list(shapes.objects(constraint, SH.select))
+    if len(selects) != 1:
+        raise Unsupported(f"{constraint}: only SPARQL constraints with one sh:select are evaluated")
+    prologue = _prefixes(shapes, constraint)
+    rewritten = _rewrite_select(prologue, str(selects[0]), shape, {}, prebound={"this"})
+    message = shapes.value(constraint, SH.message) or shapes.value(shape.node, SH.message)
+    return QueryConstraint(
         SH.SPARQLConstraintComponent,
-        severity,
-        message,
-        None,
-        _prefixes(shapes, constraint) + query,
+        rewritten.build,
         constraint=constraint,
-        value_is_focus=not projects_value,
+        value=rewritten.value,
+        dynamic_path=rewritten.path,
+        message=str(message or ""),
     )
 
 
-def _components(shapes: Graph) -> list:
-    return sorted(shapes.subjects(RDF.type, SH.ConstraintComponent), key=str)
+@dataclass
+class _Rewritten:
+    build: Callable[[Focus], str]
+    value: str
+    path: bool
 
 
-def _component_checks(shapes: Graph, shape, component, severity, focus: Focus) -> list[Check]:
-    parameters = [shapes.value(p, SH.path) for p in shapes.objects(component, SH.parameter)]
-    if not parameters or not all((shape, p, None) in shapes for p in parameters):
-        return []
-    validator = shapes.value(component, SH.nodeValidator)
-    if validator is None:
-        raise Unsupported(f"{component}: only SELECT node validators are evaluated by the SPARQL engine")
-    select = str(shapes.value(validator, SH.select) or "")
-    bindings = {str(p).rsplit("/", 1)[-1].rsplit("#", 1)[-1]: shapes.value(shape, p) for p in parameters}
-    query, _ = _rewrite(select, focus, bindings, value_is_focus=True)
-    message = str(shapes.value(shape, SH.message) or shapes.value(validator, SH.message) or "")
-    return [Check(shape, component, severity, message, None, _prefixes(shapes, validator) + query, value_is_focus=True)]
+def _rewrite_select(prologue: str, text: str, shape: Shape, constants: dict, prebound: set[str]) -> _Rewritten:
+    """A SELECT of a SPARQL-based constraint over every focus node at once: parameters become constants,
+    $PATH the shape's path, and $this is pre-bound by the focus pattern (refused where that differs from
+    substitution)."""
+    text = _substitute(text, shape, constants)
+    parts = _split(text)
+    if parts.form != "SELECT":
+        raise Unsupported("a SPARQL constraint or validator that is not a SELECT query")
+    problem = prebinding_problem(prologue + PREFIXES + text, frozenset(prebound))
+    if problem:
+        raise Unsupported(f"a SPARQL query the engine cannot pre-bind: {problem}")
+    algebra = _algebra(prologue + PREFIXES + text)
+    projected = _projected(algebra)
+    has_value = "value" in projected
+    has_path = "path" in projected
+    # one result per (focus node, value, path), as pySHACL reports them: solutions that differ only in other
+    # variables are one result (the focus nodes are made distinct first)
+    body = _rename(parts.body, {"this": "?mesokg_this"})
+    head = _rename(parts.projection, {"this": "?mesokg_this"})
+    outputs = "(?mesokg_this AS ?f)" + (" (?value AS ?v)" if has_value else "") + (" (?path AS ?p)" if has_path else "")
+    expressions = "(" in _mask(parts.projection)
+
+    def build(focus: Focus) -> str:
+        focused = f"{{ SELECT DISTINCT ?mesokg_this WHERE {{ {focus('?mesokg_this')} }} }}"
+        where = f"{{ {focused} {body} }}"
+        if expressions:  # keep the projection's expressions (`(ex:p AS ?path)`) in a subquery
+            listed = "*" in _mask(head) or re.search(r"\?mesokg_this\b", _mask(head))
+            inner = head if listed else f"{head} ?mesokg_this"
+            where = f"{{ SELECT {inner} WHERE {where} }}"
+        return f"{PREFIXES}{prologue}{parts.prologue}SELECT DISTINCT {outputs} WHERE {where}"
+
+    return _Rewritten(build, "v" if has_value else "focus", has_path)
 
 
-def _rewrite(select: str, focus: Focus, bindings: dict, value_is_focus: bool) -> tuple[str, bool]:
-    """The constraint's SELECT over every focus node at once: $this becomes a variable bound by the focus
-    pattern, parameters become constants, and ?f / ?v are projected."""
-    text = select.strip()
-    if len(re.findall(r"\bSELECT\b", text, re.IGNORECASE)) != 1 or re.search(r"\b(MINUS|SERVICE)\b", text, re.I):
-        raise Unsupported("a SPARQL constraint with a subquery, MINUS or SERVICE is not rewritten")
-    for name, value in bindings.items():
-        text = re.sub(rf"\${re.escape(name)}\b", _sparql_term(value), text)
-    if value_is_focus:  # pySHACL pre-binds $value to the focus node in node validators
-        text = re.sub(r"\$value\b", "$this", text)
-    if re.search(r"\$(?!this\b)\w+", text):
-        raise Unsupported("a SPARQL constraint using pre-bound variables other than $this")
-    projects_value = re.search(r"SELECT[^{]*\?value\b", text, re.IGNORECASE | re.DOTALL) is not None
-    where = re.search(r"\bWHERE\s*\{", text, re.IGNORECASE)
-    if where is None or not text.endswith("}"):
-        raise Unsupported("a SPARQL constraint that is not SELECT ... WHERE { ... } is not rewritten")
-    body = THIS.sub("?mesokg_this", text[where.end() : -1])
-    value = "?value" if projects_value else "?mesokg_this"
-    query = f"{PREFIXES}SELECT DISTINCT (?mesokg_this AS ?f) ({value} AS ?v) WHERE {{ {focus('?mesokg_this')} {body} }}"
-    return query, projects_value
+def _substitute(text: str, shape: Shape, constants: dict) -> str:
+    replacements = {name: _sparql_term(value) for name, value in constants.items()}
+    if shape.kind == PROPERTY:
+        replacements["PATH"] = shape.sparql_path
+    elif re.search(r"\$PATH\b", _mask(text)):
+        raise Unsupported("$PATH in a query of a node shape")
+    masked = _mask(text)
+    for name in ("shapesGraph", "currentShape"):
+        if re.search(rf"[?$]{name}\b", masked):
+            raise Unsupported(f"${name} is not evaluated by the SPARQL engine")
+    return _replace_variables(text, replacements)
+
+
+def _replace_variables(text: str, replacements: dict[str, str]) -> str:
+    """Replace `$name` / `?name` outside strings, IRIs and comments."""
+    if not replacements:
+        return text
+    masked = _mask(text)
+    pattern = re.compile(r"[?$](" + "|".join(map(re.escape, replacements)) + r")\b")
+    out, last = [], 0
+    for match in pattern.finditer(masked):
+        out.append(text[last : match.start()])
+        out.append(replacements[match.group(1)])
+        last = match.end()
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _rename(text: str, names: dict[str, str]) -> str:
+    return _replace_variables(text, names)
+
+
+_TOKENS = re.compile(
+    r"'''.*?'''|\"\"\".*?\"\"\"|'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"|<[^<>\"{}|^`\\\s]*>|#[^\n]*", re.S
+)
+
+
+def _mask(text: str) -> str:
+    """The text with strings, IRIs and comments blanked out (same length), for finding keywords and braces."""
+    return _TOKENS.sub(
+        lambda m: (
+            m.group(0)[0] + " " * (len(m.group(0)) - 2) + m.group(0)[-1]
+            if m.group(0)[0] != "#"
+            else " " * len(m.group(0))
+        ),
+        text,
+    )
+
+
+@dataclass
+class _Parts:
+    prologue: str
+    form: str
+    projection: str
+    body: str
+    tail: str
+
+
+def _split(text: str) -> _Parts:
+    masked = _mask(text)
+    form = re.search(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", masked, re.I)
+    if form is None:
+        raise Unsupported("a SPARQL text that is not a query")
+    start = masked.find("{", form.end())
+    if start < 0:
+        raise Unsupported("a SPARQL query without a WHERE clause")
+    depth = 0
+    for index in range(start, len(masked)):
+        depth += {"{": 1, "}": -1}.get(masked[index], 0)
+        if depth == 0:
+            end = index
+            break
+    else:
+        raise Unsupported("unbalanced braces in a SPARQL query")
+    projection = re.sub(r"\bWHERE\s*$", "", text[form.end() : start].rstrip(), flags=re.I)
+    return _Parts(text[: form.start()], form.group(1).upper(), projection, text[start + 1 : end], text[end + 1 :])
+
+
+@lru_cache(maxsize=256)
+def _algebra(text: str):
+    from rdflib.plugins.sparql.algebra import translateQuery
+    from rdflib.plugins.sparql.parser import parseQuery
+
+    try:
+        return translateQuery(parseQuery(text)).algebra
+    except Exception as error:  # pyparsing and rdflib raise several types for a bad query
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise Unsupported(f"a SPARQL query rdflib cannot parse: {first}") from None
+
+
+def _projected(algebra) -> set[str]:
+    node = algebra
+    while node is not None and getattr(node, "name", None) not in ("Project",):
+        node = node.get("p") if hasattr(node, "get") else None
+    if node is None:
+        return set()
+    return {str(v) for v in node.get("PV") or []}
+
+
+REFUSED_NODES = {
+    "Minus": "MINUS",
+    "Graph": "GRAPH",
+    "ToMultiSet": "a subquery or VALUES",
+    "values": "VALUES",
+    "ServiceGraphPattern": "SERVICE",
+    "Slice": "LIMIT or OFFSET",
+    "Group": "GROUP BY",
+    "AggregateJoin": "an aggregate",
+}
+
+
+def prebinding_problem(text: str, prebound: frozenset) -> str | None:
+    """Why joining the query with the focus pattern would not give what pre-binding gives, or None.
+
+    The focus pattern is joined at the start of the query's top group (here a marker triple pattern binding
+    the pre-bound variables stands for it), so they are bound wherever the top group's FILTERs, BINDs and
+    OPTIONALs are evaluated. Inside an inner group (a UNION branch, an OPTIONAL, a `{ ... }` block) a triple
+    pattern using them is joined correctly, but an expression reading them before they are bound there is
+    not: that, and the constructs the specification excludes, are refused."""
+    if re.search(r"\bSERVICE\b", _mask(text), re.I):
+        return "SERVICE"
+    parts = _split(text)
+    start = len(text) - len(parts.tail) - len(parts.body) - 1
+    marker = " ".join(f"?{name} <urn:mesokg:prebound> ?{name} ." for name in sorted(prebound))
+    try:
+        _Analysis(prebound).top(_algebra(text[:start] + marker + text[start:]))
+    except _Refused as refused:
+        return str(refused)
+    return None
+
+
+class _Refused(Exception):
+    pass
+
+
+class _Analysis:
+    def __init__(self, prebound: frozenset) -> None:
+        self.prebound = prebound
+
+    def top(self, algebra) -> None:
+        node = algebra
+        # solution modifiers over the whole query: every focus node's solutions are still apart
+        while node.name in ("SelectQuery", "AskQuery", "Project", "Distinct", "Reduced"):
+            node = node.p
+        self.pattern(node, frozenset())
+
+    def pattern(self, node, given: frozenset) -> frozenset:
+        """The variables certainly bound by `node`; `given`: pre-bound variables substituted into it (the
+        pattern of an EXISTS, which the store evaluates with the outer solution's bindings)."""
+        name = getattr(node, "name", None)
+        if name in REFUSED_NODES:
+            raise _Refused(REFUSED_NODES[name])
+        if name == "BGP":
+            return frozenset(str(t) for triple in node.triples for t in triple if _is_variable(t)) | given
+        if name == "Filter":
+            bound = self.pattern(node.p, given)
+            self.expression(node.expr, bound)
+            return bound
+        if name == "OrderBy":
+            bound = self.pattern(node.p, given)
+            for condition in node.expr:
+                self.expression(condition, bound)
+            return bound
+        if name == "Join":
+            return self.pattern(node.p1, given) | self.pattern(node.p2, given)
+        if name == "LeftJoin":
+            left = self.pattern(node.p1, given)
+            right = self.pattern(node.p2, given)
+            if self.mentions(node.p2) - left:
+                raise _Refused("an OPTIONAL using a pre-bound variable that is not bound before it")
+            if node.expr is not None:
+                self.expression(node.expr, left | right)
+            return left
+        if name == "Union":
+            return self.pattern(node.p1, given) & self.pattern(node.p2, given)
+        if name == "Extend":
+            bound = self.pattern(node.p, given)
+            if str(node.var) in self.prebound:
+                raise _Refused(f"BIND (... AS ?{node.var}) of a pre-bound variable")
+            self.expression(node.expr, bound)
+            return bound | {str(node.var)}
+        raise _Refused(f"the SPARQL construct {name}")
+
+    def expression(self, expr, bound: frozenset) -> None:
+        """An expression may read a pre-bound variable only where it is bound."""
+        for value in _walk(expr):
+            if _is_variable(value) and str(value) in self.prebound and str(value) not in bound:
+                raise _Refused(f"?{value} read where it is not bound (an inner group, UNION branch or OPTIONAL)")
+            name = getattr(value, "name", None) or ""
+            if name in ("Builtin_EXISTS", "Builtin_NOTEXISTS"):
+                inner = value.graph
+                if self.mentions(inner) - bound:
+                    raise _Refused("EXISTS using a pre-bound variable where it is not bound")
+                self.pattern(inner, bound & self.prebound)
+            elif name.startswith("Aggregate_"):
+                raise _Refused("an aggregate")
+
+    def mentions(self, node) -> frozenset:
+        return frozenset(str(v) for v in _walk(node) if _is_variable(v) and str(v) in self.prebound)
+
+
+def _is_variable(term) -> bool:
+    from rdflib.term import Variable
+
+    return isinstance(term, Variable)
+
+
+def _walk(node) -> Iterator:
+    """Every term and sub-expression below an algebra node."""
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    todo = [node]
+    while todo:
+        item = todo.pop()
+        yield item
+        if isinstance(item, CompValue):
+            if item.name == "BGP":
+                todo.extend(t for triple in item.triples for t in triple)
+                continue
+            todo.extend(v for k, v in item.items() if k not in ("_vars",))
+        elif isinstance(item, list | tuple):
+            todo.extend(item)
 
 
 def _prefixes(shapes: Graph, node) -> str:
-    declared = shapes.value(node, SH.prefixes)
-    lines = []
-    for declaration in shapes.objects(declared, SH.declare) if declared is not None else []:
-        lines.append(f"PREFIX {shapes.value(declaration, SH.prefix)}: <{shapes.value(declaration, SH.namespace)}>\n")
+    """The PREFIX lines of the sh:declare of the node's sh:prefixes, and of what those import (owl:imports)."""
+    lines, todo, seen = [], list(shapes.objects(node, SH.prefixes)), set()
+    while todo:
+        declared = todo.pop(0)
+        if declared in seen:
+            continue
+        seen.add(declared)
+        todo.extend(shapes.objects(declared, OWL.imports))
+        for declaration in shapes.objects(declared, SH.declare):
+            prefix, namespace = shapes.value(declaration, SH.prefix), shapes.value(declaration, SH.namespace)
+            if prefix is None or namespace is None:
+                raise Unsupported(f"{declaration}: a prefix declaration without sh:prefix or sh:namespace")
+            lines.append(f"PREFIX {prefix}: <{namespace}>\n")
     return "".join(lines)
 
 
-def _sparql_term(term) -> str:
+_KEPT: dict = {}
+
+
+def store_keeps(lexical: str, datatype: str) -> bool:
+    """Whether the store keeps a literal as written. Oxigraph stores numbers, booleans, dates and times by
+    value: `"4.0"^^xsd:decimal` comes back as `"4"`, `"1"^^xsd:byte` as an xsd:integer, so such a literal
+    can neither be reported nor compared as the term it is."""
+    key = (lexical, datatype)
+    if key not in _KEPT:
+        import pyoxigraph as ox
+
+        scratch = ox.Store()
+        literal = ox.Literal(lexical, datatype=ox.NamedNode(datatype))
+        scratch.add(ox.Quad(ox.NamedNode("urn:s"), ox.NamedNode("urn:p"), literal))
+        back = next(iter(scratch)).object
+        _KEPT[key] = back.value == lexical and back.datatype.value == datatype
+    return _KEPT[key]
+
+
+def _sparql_term(term, exact: bool = True) -> str:
+    """A constant in a query. `exact`: compared as a term (sh:in, sh:hasValue, a target), so a literal the
+    store keeps in another form is refused; a bound of a range is compared by value."""
     if isinstance(term, URIRef):
         return f"<{term}>"
     if isinstance(term, Literal):
+        if exact and term.datatype is not None and not store_keeps(str(term), str(term.datatype)):
+            raise Unsupported(f"{term.n3()}: the store keeps this literal only in another form")
         return term.n3()
     raise Unsupported(f"{term!r}: only IRIs and literals are evaluated as constants")
 
 
-def _refuse_unknown_predicates(shapes: Graph, node) -> None:
-    for predicate in set(shapes.predicates(node, None)):
-        if str(predicate).startswith(str(SH)) and predicate not in STRUCTURE | CORE | IGNORED:
-            raise Unsupported(f"{node}: sh:{predicate.fragment} is not evaluated by the SPARQL engine")
-    if (node, RDF.type, SH.PropertyShape) in shapes and (node, SH.targetClass, None) in shapes:
-        raise Unsupported(f"{node}: a property shape with a target of its own")
+# ---- SPARQL-based constraint components ------------------------------------------------------------------
+@dataclass
+class _Component:
+    node: URIRef | BNode
+    parameters: dict  # path -> optional?
+    validators: dict  # NODE / PROPERTY -> (validator node, "select" | "ask")
+
+    def constraints(self, shapes: Graph, shape: Shape) -> list[QueryConstraint]:
+        mandatory = [p for p, optional in self.parameters.items() if not optional]
+        if not all((shape.node, p, None) in shapes for p in mandatory):
+            return []
+        constants = {}
+        for path in self.parameters:
+            values = list(shapes.objects(shape.node, path))
+            if len(values) > 1:
+                raise Unsupported(f"{shape.node}: more than one value for the parameter {path}")
+            if values:
+                constants[_local_name(path)] = values[0]
+        if shape.kind not in self.validators:
+            raise Unsupported(f"{self.node}: no validator for a {shape.kind} shape")
+        validator, form = self.validators[shape.kind]
+        prologue = _prefixes(shapes, validator)
+        message = str(shapes.value(shape.node, SH.message) or shapes.value(validator, SH.message) or "")
+        text = str(shapes.value(validator, SH.select if form == "select" else SH.ask))
+        if form == "select":
+            if shape.kind == NODE:  # pySHACL binds $value to the focus node in node validators
+                text = _replace_variables(text, {"value": "$this"})
+            rewritten = _rewrite_select(prologue, text, shape, constants, prebound={"this"})
+            return [
+                QueryConstraint(
+                    self.node,
+                    rewritten.build,
+                    value=rewritten.value if shape.kind == PROPERTY else "focus",
+                    dynamic_path=rewritten.path,
+                    message=message,
+                    validator=validator,
+                )
+            ]
+        return [_ask(self.node, prologue, text, shape, constants, message, validator)]
 
 
-def _refuse_unknown_components(shapes: Graph) -> None:
-    for component in _components(shapes):
-        for validator in (SH.validator, SH.propertyValidator):
-            if (component, validator, None) in shapes:
-                raise Unsupported(f"{component}: only SELECT node validators are evaluated by the SPARQL engine")
+def _ask(component, prologue: str, text: str, shape: Shape, constants: dict, message: str, validator):
+    """An ASK validator: a violation for each value node for which the ASK, $this and $value pre-bound, is
+    false; evaluated as FILTER NOT EXISTS, which sees the focus node and the value bound."""
+    text = _substitute(text, shape, constants)
+    parts = _split(text)
+    if parts.form != "ASK":
+        raise Unsupported("sh:ask that is not an ASK query")
+    problem = prebinding_problem(prologue + PREFIXES + text, frozenset({"this", "value"}))
+    if problem:
+        raise Unsupported(f"a SPARQL query the engine cannot pre-bind: {problem}")
+    body = _rename(parts.body, {"this": F, "value": V})
+    where = f"{shape.values(F, V)} FILTER NOT EXISTS {{ {body} }}"
+    if parts.prologue.strip():
+        raise Unsupported("an ASK validator with its own PREFIX lines")
+    return QueryConstraint(
+        component,
+        lambda focus: PREFIXES + prologue + _select(focus, where).removeprefix(PREFIXES),
+        message=message,
+        validator=validator,
+    )
 
 
-def _refuse_other_targets(shapes: Graph, shape) -> None:
-    if (shape, RDF.type, RDFS.Class) in shapes or (shape, RDF.type, URIRef(str(RDFS) + "Class")) in shapes:
-        raise Unsupported(f"{shape}: implicit class targets are not evaluated by the SPARQL engine")
+def _local_name(iri) -> str:
+    return re.split(r"[/#:]", str(iri))[-1]
 
 
-def evaluate(store, checks: list[Check]) -> Iterator[Violation]:
-    """Run the compiled checks on the store; yield one Violation per (check, focus, value)."""
+def _components(shapes: Graph) -> dict:
+    found = {}
+    for node in sorted(set(shapes.subjects(RDF.type, None)), key=_order):
+        if SH.ConstraintComponent not in _types(shapes, node):
+            continue
+        parameters = {}
+        for parameter in shapes.objects(node, SH.parameter):
+            path = shapes.value(parameter, SH.path)
+            if not isinstance(path, URIRef):
+                raise Unsupported(f"{node}: a parameter whose sh:path is not an IRI")
+            if str(path).startswith(str(SH)):
+                raise Unsupported(f"{node}: a parameter in the sh: namespace")
+            optional = shapes.value(parameter, SH.optional)
+            parameters[path] = optional == Literal(True)
+        if not parameters:
+            raise Unsupported(f"{node}: a constraint component without parameters")
+        names = [_local_name(p) for p in parameters]
+        if len(set(names)) != len(names) or set(names) & {"this", "value", "PATH", "shapesGraph", "currentShape"}:
+            raise Unsupported(f"{node}: parameters whose variable names clash")
+        validators = {}
+        for predicate, kinds in ((SH.validator, BOTH), (SH.nodeValidator, {NODE}), (SH.propertyValidator, {PROPERTY})):
+            for validator in shapes.objects(node, predicate):
+                for p in sorted(set(shapes.predicates(validator, None))):
+                    if str(p).startswith(str(SH)) and p not in VALIDATOR_PREDICATES | IGNORED:
+                        raise Unsupported(f"{validator}: sh:{p.fragment} in a validator is not evaluated")
+                select, ask = shapes.value(validator, SH.select), shapes.value(validator, SH.ask)
+                if (select is None) == (ask is None):
+                    raise Unsupported(f"{validator}: a validator needs exactly one of sh:select and sh:ask")
+                form = "select" if select is not None else "ask"
+                if (predicate == SH.validator) != (form == "ask"):
+                    raise Unsupported(f"{validator}: sh:validator must be ASK, node and property validators SELECT")
+                for kind in kinds:
+                    if predicate != SH.validator or kind not in validators:
+                        validators[kind] = (validator, form)
+        found[node] = _Component(node, parameters, validators)
+    return found
+
+
+# ---- evaluation ----------------------------------------------------------------------------------------------
+def evaluate(store, plans: list[Plan], skip: Callable | None = None) -> Iterator[Violation]:
+    """Run the compiled shapes on the store; yield one Violation per result. `skip(shape, constraint)`: a
+    constraint the caller evaluates itself (the clinical rule)."""
     from mesokg.store import to_rdflib
 
-    for check in checks:
-        yield from _run(store, check, to_rdflib)
+    runner = _Runner(store, skip)
+    for plan in plans:
+        for raw in runner.violations(plan.shape, plan.focus):
+            yield raw.finish(to_rdflib)
 
 
-def _run(store, check: Check, to_rdflib) -> Iterator[Violation]:
-    if check.nested and all(nested.owned for nested in check.nested):
-        pairs = {(row["o"], row["f"]) for nested in check.nested for row in store.select(nested.query)}
-        for owner, value in pairs:
-            yield _violation(check, to_rdflib(owner), to_rdflib(value))
-        return
-    failing = None
-    if check.nested:
-        failing = {v.focus for nested in check.nested for v in _run(store, nested, to_rdflib)}
-    for row in store.select(check.query):
-        focus = to_rdflib(row["f"])
-        value = to_rdflib(row["v"]) if "v" in _names(row) else None
-        if failing is None or value in failing:
-            yield _violation(check, focus, focus if check.value_is_focus else value)
+@dataclass
+class _Raw:
+    focus: object  # store terms
+    shape: Shape
+    component: URIRef
+    value: object | None
+    path: object | None
+    message: str
+    constraint: object | None = None
+    store_path: bool = False
+
+    def finish(self, to_rdflib) -> Violation:
+        value = to_rdflib(self.value) if self.value is not None else None
+        path = to_rdflib(self.path) if self.store_path else self.path
+        message = _message(self.message, value)
+        return Violation(
+            to_rdflib(self.focus),
+            self.shape.node,
+            self.component,
+            self.shape.severity,
+            value,
+            path,
+            message,
+            self.constraint,
+        )
 
 
-def _violation(check: Check, focus, value) -> Violation:
-    message = _message(check.message, value)
-    return Violation(focus, check.shape, check.component, check.severity, value, check.path, message, check.constraint)
+class _Runner:
+    def __init__(self, store, skip: Callable | None) -> None:
+        self.store = store
+        self.skip = skip or (lambda shape, constraint: False)
+
+    def select(self, query: str):
+        try:
+            return list(self.store.select(query))
+        except MesokgError as error:
+            raise EvaluationError(f"a compiled query failed: {error}") from None
+        except (OSError, RuntimeError, ValueError, SyntaxError) as error:
+            raise EvaluationError(f"a compiled query failed in the store: {error}") from None
+
+    def violations(self, shape: Shape, focus: Focus) -> list[_Raw]:
+        if shape.deactivated:
+            return []
+        found: list[_Raw] = []
+        for constraint in shape.constraints:
+            if self.skip(shape, constraint):
+                continue
+            if isinstance(constraint, QueryConstraint):
+                found.extend(self.query(shape, constraint, focus))
+            elif isinstance(constraint, ShapeConstraint):
+                found.extend(self.shape_constraint(shape, constraint, focus))
+            else:
+                found.extend(self.qualified(shape, constraint, focus))
+        if shape.properties:
+            inner = shape.value_focus(focus)
+            # a value reached from several focus nodes is validated once for each of them, as SHACL does
+            times = Counter(v for _, v in self.pairs(shape, focus)) if shape.kind == PROPERTY else None
+            for prop in shape.properties:
+                for raw in self.violations(prop, inner):
+                    found.extend([raw] * (times[raw.focus] if times is not None else 1))
+        return found
+
+    def failing(self, shape: Shape, focus: Focus) -> set:
+        return {v.focus for v in self.violations(shape, focus)}
+
+    def query(self, shape: Shape, constraint: QueryConstraint, focus: Focus) -> Iterator[_Raw]:
+        message = constraint.message if constraint.message is not None else shape.message
+        for row in self.select(constraint.build(focus)):
+            f = row["f"]
+            value = {"v": _get(row, "v"), "focus": f, "none": None}[constraint.value]
+            if constraint.value == "v" and value is None and shape.kind == NODE:
+                value = f  # a SPARQL constraint leaving ?value unbound: the focus node
+            path, store_path = shape.path, False
+            if constraint.dynamic_path and _get(row, "p") is not None:
+                path, store_path = row["p"], True
+            yield _Raw(f, shape, constraint.component, value, path, message, constraint.constraint, store_path)
+
+    def pairs(self, shape: Shape, focus: Focus, optional: bool = False) -> list[tuple]:
+        """(focus node, value node) of the shape under `focus` (value None for a focus node without any)."""
+        if shape.kind == NODE:
+            rows = self.select(f"{PREFIXES}SELECT DISTINCT ({F} AS ?f) WHERE {{ {focus(F)} }}")
+            return [(row["f"], row["f"]) for row in rows]
+        values = shape.values(F, V)
+        where = f"OPTIONAL {{ {values} }}" if optional else values
+        rows = self.select(f"{PREFIXES}SELECT DISTINCT ({F} AS ?f) ({V} AS ?v) WHERE {{ {focus(F)} {where} }}")
+        return [(row["f"], _get(row, "v")) for row in rows]
+
+    def shape_constraint(self, shape: Shape, constraint: ShapeConstraint, focus: Focus) -> Iterator[_Raw]:
+        pairs = self.pairs(shape, focus)
+        if not pairs:
+            return
+        candidates = shape.value_focus(focus)
+        failing = [self.failing(inner, candidates) for inner in constraint.shapes]
+        for f, v in pairs:
+            conforms = [v not in fails for fails in failing]
+            wrong = {
+                "node": not all(conforms),
+                "not": all(conforms),
+                "and": not all(conforms),
+                "or": not any(conforms),
+                "xone": sum(conforms) != 1,
+            }[constraint.rule]
+            if wrong:
+                yield _Raw(f, shape, constraint.component, v, shape.path, shape.message)
+
+    def qualified(self, shape: Shape, constraint: QualifiedConstraint, focus: Focus) -> Iterator[_Raw]:
+        pairs = self.pairs(shape, focus, optional=True)
+        candidates = shape.value_focus(focus)
+        failing = self.failing(constraint.shape, candidates)
+        siblings = [self.failing(s, candidates) for s in constraint.siblings]
+        counts: Counter = Counter()
+        for f, v in pairs:
+            counts[f] += 0
+            if v is not None and v not in failing and all(v in fails for fails in siblings):
+                counts[f] += 1
+        for f, n in counts.items():
+            if constraint.minimum is not None and n < constraint.minimum:
+                yield _Raw(f, shape, SH.QualifiedMinCountConstraintComponent, None, shape.path, shape.message)
+            if constraint.maximum is not None and n > constraint.maximum:
+                yield _Raw(f, shape, SH.QualifiedMaxCountConstraintComponent, None, shape.path, shape.message)
 
 
-def _names(row) -> set[str]:
+def _get(row, name: str):
     try:
-        row["v"]
+        return row[name]
     except KeyError:
-        return set()
-    return {"v"}
+        return None
 
 
 def _message(template: str, value) -> str:
     return template.replace("{?value}", str(value)) if value is not None else template
+
+
+def all_shapes(plans: list[Plan]) -> Iterator[Shape]:
+    """Every compiled shape reachable from the plans, once."""
+    seen: set = set()
+    todo = [plan.shape for plan in plans]
+    while todo:
+        shape = todo.pop()
+        if id(shape) in seen:
+            continue
+        seen.add(id(shape))
+        yield shape
+        todo.extend(shape.properties)
+        for constraint in shape.constraints:
+            if isinstance(constraint, ShapeConstraint):
+                todo.extend(constraint.shapes)
+            elif isinstance(constraint, QualifiedConstraint):
+                todo.extend([constraint.shape, *constraint.siblings])

@@ -131,16 +131,17 @@ class Store:
             else:
                 name = detect_format(path, head)
                 fmt = OX_FORMATS[name]
+                base = path.resolve().as_uri()  # relative IRIs resolve against the file, as in rdflib
                 if path.stat().st_size > BULK_THRESHOLD and _shows_progress(progress):
                     with path.open("rb") as raw, _progress(path) as counted:
-                        self.ox.bulk_load(counted(raw), format=fmt, to_graph=graph)
+                        self.ox.bulk_load(counted(raw), format=fmt, to_graph=graph, base_iri=base)
                 elif path.stat().st_size > BULK_THRESHOLD:
                     # read by the store itself, without Python's lock: other threads go on meanwhile
-                    self.ox.bulk_load(path=str(path), format=fmt, to_graph=graph)
+                    self.ox.bulk_load(path=str(path), format=fmt, to_graph=graph, base_iri=base)
                 else:
                     data = path.read_bytes()
                     _check_text(path, data)
-                    self.ox.load(data, format=fmt, to_graph=graph)
+                    self.ox.load(data, format=fmt, to_graph=graph, base_iri=base)
         except SyntaxError as error:
             self._drop(graph)
             message, line, column = _syntax_position(error)
