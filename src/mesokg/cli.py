@@ -367,23 +367,47 @@ def finish(errors: list[MesokgError], flagged: bool) -> None:
     help="sparql: the shapes compiled to SPARQL in an embedded store (fast); pyshacl: the reference engine; "
     "auto: sparql unless the shapes use a feature it does not evaluate.",
 )
+@click.option(
+    "--shapes",
+    "shapes_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Validate against the SHACL shapes in this file (Turtle or any RDF syntax; repeatable) instead of the "
+    "bundled patient shapes.",
+)
+@click.option("--no-kb", is_flag=True, help="Validate the data alone, without the knowledge base merged in.")
 @store_option
 @source_option
 def validate_command(
-    files: tuple[Path, ...], fmt: str, fail_on: str, engine: str, store_path: Path | None, source_dir: Path | None
+    files: tuple[Path, ...],
+    fmt: str,
+    fail_on: str,
+    engine: str,
+    shapes_files: tuple[Path, ...],
+    no_kb: bool,
+    store_path: Path | None,
+    source_dir: Path | None,
 ) -> None:
     """SHACL-validate patient records (files or directories; Turtle, N-Triples, JSON-LD, RDF/XML, FHIR R4
-    Bundles in JSON). With --store, every patient in the store is validated, the given files added first.
+    Bundles in JSON), or any data against your own shapes (--shapes). With --store, every patient in the
+    store is validated, the given files added first.
 
     Exit codes: 0 conforms (warnings allowed unless --fail-on warning), 1 does not, 2 an input could not
     be read (the others are still validated and reported).
     """
-    from mesokg.validate import format_text, validate
+    from mesokg.validate import format_text, load_shapes, validate
 
     if not files and store_path is None:
         raise MesokgError("give patient files or directories to validate (or --store with a filled store)")
-    kb = build_graph(source_dir)
-    outcome = validate(files, kb, engine, store_path, fingerprint_of(source_dir), progress_bar(True))
+    if no_kb and store_path is not None:
+        raise MesokgError("--no-kb cannot be used with --store (the store holds the knowledge base)")
+    shapes = load_shapes(shapes_files) if shapes_files else None
+    if no_kb:
+        outcome = validate(files, None, engine, None, "no-kb", progress_bar(True), shapes=shapes, use_kb=False)
+    else:
+        kb = build_graph(source_dir)
+        fingerprint = fingerprint_of(source_dir)
+        outcome = validate(files, kb, engine, store_path, fingerprint, progress_bar(True), shapes=shapes)
     if outcome.note:
         click.echo(f"mesokg: note: {outcome.note}", err=True)
     if fmt == "json":
