@@ -17,7 +17,10 @@ What is read, and how (resources of other types, and codings of unknown code sys
   draft) -> `mesokg:takesMedication` node typed `mesokg:MedicationUse` with the codes and label of the
   medication, taken from medicationCodeableConcept or from the code of the Medication that
   medicationReference names (contained in the resource, or an entry of the bundle). `mesokg:medication`
-  is left for the resolver, which turns codes into substances.
+  is left for the resolver, which turns codes into substances. `mesokg:dailyDose` (mg a day) is added when
+  the dosage is one line (`dosage`, `dosageInstruction`) with one dose in mg or g (UCUM) and a timing of
+  `frequency` per `period` hours, days or weeks; any other dosage leaves the dose unknown, which the clinical
+  rule treats as reaching a dose-limited therapy's threshold.
 - AllergyIntolerance (clinical status active; verification status not refuted or entered-in-error) ->
   `mesokg:hasAllergy` node typed `mesokg:AllergyRecord` with codes and label (`mesokg:substance` is left for
   the resolver).
@@ -68,6 +71,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -493,6 +497,11 @@ class _BundleReader:
         self.add(entry.iri, RDF.type, m("MedicationUse"))
         self.identify(entry)
         self.add_concept(entry.iri, concept, fallback)
+        resource = entry.resource
+        dosages = resource.dosage if _kind(resource) == "MedicationStatement" else resource.dosageInstruction
+        dose = daily_dose_mg(dosages or [])
+        if dose is not None:
+            self.add(entry.iri, m("dailyDose"), Literal(dose, datatype=XSD.decimal))
 
     def medication_concept(self, entry: _Entry) -> tuple[Any, str | None]:
         """The medication's CodeableConcept (direct, or the code of the Medication referenced) and a label."""
@@ -609,6 +618,31 @@ class _BundleReader:
 
 
 # ---- small helpers ----------------------------------------------------------------------------------------------
+
+
+MG_PER_UNIT = {"mg": Decimal(1), "g": Decimal(1000)}
+HOURS_PER_PERIOD_UNIT = {"h": Decimal(1), "d": Decimal(24), "wk": Decimal(24 * 7)}
+
+
+def daily_dose_mg(dosages: list[Any]) -> Decimal | None:
+    """The daily dose in mg of a one-line FHIR dosage (one dose quantity in mg or g, taken `frequency` times
+    per `period` hours, days or weeks), or None when the dosage says less or is more complex than that."""
+    if len(dosages) != 1:
+        return None
+    dosage = dosages[0]
+    rates = [rate for rate in dosage.doseAndRate or [] if rate.doseQuantity is not None]
+    repeat = dosage.timing.repeat if dosage.timing is not None else None
+    if len(rates) != 1 or repeat is None:
+        return None
+    quantity = rates[0].doseQuantity
+    unit = quantity.code or quantity.unit
+    if quantity.value is None or unit not in MG_PER_UNIT:
+        return None
+    if not repeat.frequency or not repeat.period or repeat.periodUnit not in HOURS_PER_PERIOD_UNIT:
+        return None
+    per_day = Decimal(repeat.frequency) * 24 / (Decimal(str(repeat.period)) * HOURS_PER_PERIOD_UNIT[repeat.periodUnit])
+    dose = (Decimal(str(quantity.value)) * MG_PER_UNIT[unit] * per_day).normalize()
+    return Decimal(format(dose, "f"))  # plain digits: a valid xsd:decimal lexical form, never "3E+1"
 
 
 def code_iri(prefix: str, code: str) -> URIRef:

@@ -199,10 +199,12 @@ def write_atomically(path: Path, text: str) -> None:
 STATS_QUERY = """
 PREFIX mesokg: <https://w3id.org/mesokg/>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX dcterms: <http://purl.org/dc/terms/>
 SELECT ?kind (COUNT(DISTINCT ?x) AS ?n) WHERE {
   {
     VALUES (?kind ?class) {
       ("treatments" mesokg:Treatment) ("procedures" mesokg:Procedure) ("sources" mesokg:Source)
+      ("qualified ingredients" mesokg:QualifiedIngredient) ("session schedules" mesokg:SessionSchedule)
     }
     ?x a ?class .
   } UNION {
@@ -211,17 +213,25 @@ SELECT ?kind (COUNT(DISTINCT ?x) AS ?n) WHERE {
     BIND("conditions" AS ?kind)
     ?x rdfs:subClassOf+ mesokg:Condition .
     FILTER(?x NOT IN (mesokg:Disorder, mesokg:ClinicalFinding, mesokg:PhysiologicalState,
-                      mesokg:Hypersensitivity, mesokg:MedicationTherapy))
+                      mesokg:Hypersensitivity, mesokg:MedicationTherapy, mesokg:AgeGroup))
   } UNION {
     BIND("adverse effects" AS ?kind) ?a a mesokg:AdverseEffectAssertion ; mesokg:effect ?x .
   } UNION {
     VALUES (?class ?label) {
       (mesokg:Indication "indications") (mesokg:Contraindication "contraindications")
       (mesokg:AdverseEffectAssertion "adverse-effect assertions")
+      (mesokg:ContraindicationException "contraindication exceptions")
+      (mesokg:RegulatoryStatusAssertion "regulatory status assertions")
     }
     ?x a ?class .
     OPTIONAL { ?x mesokg:inferred ?flag }
     BIND(CONCAT(?label, IF(COALESCE(?flag, false), " (inferred)", " (curated)")) AS ?kind)
+  } UNION {
+    # every curated statement of any kind, and those of them that rest on no reference
+    ?x a/rdfs:subClassOf* mesokg:ClinicalUseAssertion .
+    FILTER NOT EXISTS { ?x mesokg:inferred true }
+    { BIND("curated assertions" AS ?kind) }
+    UNION { ?x dcterms:source mesokg:source-curated-unreferenced . BIND("curated assertions (unreferenced)" AS ?kind) }
   }
 } GROUP BY ?kind
 """
@@ -237,6 +247,12 @@ STATS_ORDER = (
     "contraindications (inferred)",
     "adverse-effect assertions (curated)",
     "adverse-effect assertions (inferred)",
+    "contraindication exceptions (curated)",
+    "regulatory status assertions (curated)",
+    "curated assertions",
+    "curated assertions (unreferenced)",
+    "qualified ingredients",
+    "session schedules",
     "sources",
 )
 
