@@ -97,7 +97,7 @@ EXPECTED: dict[str, list[tuple]] = {
     "Mesotherapy may have contraindications and potential risks": [
         ("contraindication", "mesotherapy", "pregnancy", "absolute"),
         ("contraindication", "mesotherapy", "diabetes-mellitus", "relative"),
-        ("adverse", "mesotherapy", "bruising", "frequency-common", "procedure-attributed"),
+        ("adverse", "mesotherapy", "bruising", "frequency-reported-common", "procedure-attributed"),
         ("adverse", "mesotherapy", "skin-infection-at-injection-site", "frequency-not-known", "procedure-attributed"),
     ],
     "1. Allergic Reactions": [
@@ -115,12 +115,12 @@ EXPECTED: dict[str, list[tuple]] = {
         ),
     ],
     "3. Bruising and Swelling": [
-        ("adverse", "mesotherapy", "bruising", "frequency-common", "procedure-attributed"),
-        ("adverse", "mesotherapy", "swelling", "frequency-common", "procedure-attributed"),
-        ("adverse", "mesotherapy", "injection-site-pain", "frequency-common", "procedure-attributed"),
+        ("adverse", "mesotherapy", "bruising", "frequency-reported-common", "procedure-attributed"),
+        ("adverse", "mesotherapy", "swelling", "frequency-reported-common", "procedure-attributed"),
+        ("adverse", "mesotherapy", "injection-site-pain", "frequency-reported-common", "procedure-attributed"),
     ],
     "4. Scarring": [
-        ("adverse", "mesotherapy", "injection-site-scarring", "frequency-rare", "procedure-attributed"),
+        ("adverse", "mesotherapy", "injection-site-scarring", "frequency-reported-rare", "procedure-attributed"),
     ],
     "5. Complications with Medications": [
         ("contraindication", "mesotherapy", "interacting-medication-therapy", "relative"),
@@ -128,7 +128,7 @@ EXPECTED: dict[str, list[tuple]] = {
     ],
     "6. Pregnancy and Breastfeeding": [
         ("contraindication", "mesotherapy", "pregnancy", "absolute"),
-        ("contraindication", "mesotherapy", "lactation", "absolute"),
+        ("contraindication", "mesotherapy", "lactation", "relative"),
         ("inherited", "pregnancy"),
         ("inherited", "lactation"),
     ],

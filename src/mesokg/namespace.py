@@ -45,6 +45,7 @@ class MESOKG(DefinedNamespace):
     Guideline: URIRef
     HairGrowthAgent: URIRef
     HairGrowthTreatment: URIRef
+    HolderStatement: URIRef
     Hypersensitivity: URIRef
     Immunosuppressant: URIRef
     Indication: URIRef
