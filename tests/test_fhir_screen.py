@@ -85,15 +85,15 @@ def test_a_drug_known_only_by_its_atc_class_counts_as_an_anticoagulant(tmp_path:
         resource = entry["resource"]
         if resource["resourceType"] == "MedicationStatement":
             resource["medicationCodeableConcept"] = {
-                "coding": [{"system": "http://www.whocc.no/atc", "code": "B01AE07", "display": "dabigatran etexilate"}]
+                "coding": [{"system": "http://www.whocc.no/atc", "code": "B01AE06", "display": "bivalirudin"}]
             }
-    path = tmp_path / "dabigatran.json"
+    path = tmp_path / "bivalirudin.json"
     path.write_text(json.dumps(bundle), encoding="utf-8")
     [finding] = findings(invoke("screen", str(path), "-f", "json").output).values()
     medication = [r for r in finding["reasons"] if r["kind"] == "medication"]
     assert {r["contraindicatedIn"] for r in medication} >= {M + "anticoagulant-therapy"}
-    assert {r["concept"] for r in medication} == {"http://purl.bioontology.org/ontology/ATC/B01AE07"}
-    assert {r["conceptLabel"] for r in medication} == {"dabigatran etexilate"}
+    assert {r["concept"] for r in medication} == {"http://purl.bioontology.org/ontology/ATC/B01AE06"}
+    assert {r["conceptLabel"] for r in medication} == {"bivalirudin"}
 
 
 def test_malformed_bundle_is_one_line_with_the_json_path_and_nothing_written(tmp_path: Path):
