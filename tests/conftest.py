@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from rdflib import Graph
 
-from mesokg.graph import build_graph
+from mesokg.graph import knowledge_graph
 from mesokg.resources import ontology_dir
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -16,8 +16,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 @pytest.fixture(scope="session")
 def built_graph() -> Graph:
-    """The bundled sources, built with materialised inheritance. Tests must not modify it."""
-    return build_graph()
+    """The bundled sources, built with materialised inheritance: the shared, read-only knowledge graph."""
+    return knowledge_graph()
 
 
 def make_world(root: Path, *extra: Path) -> Path:

@@ -11,7 +11,7 @@ import orjson
 from mesokg import __version__
 from mesokg.checks import run_checks
 from mesokg.errors import MesokgError
-from mesokg.graph import build_graph, stats, write_outputs
+from mesokg.graph import build_graph, knowledge_graph, stats, write_outputs
 from mesokg.prefixes import compact
 from mesokg.query import format_result, load_data, named_queries, parse_params, run_query
 from mesokg.reason import reason
@@ -120,7 +120,7 @@ def build(out_dir: Path, source_dir: Path | None, no_materialise: bool, store_pa
 
     Exit codes: 0 written, 2 bad source or unwritable output (nothing is half-written).
     """
-    graph = build_graph(source_dir, materialise=not no_materialise)
+    graph = knowledge_graph(source_dir, materialise=not no_materialise)
     if store_path is not None:
         from mesokg.store import Store
 
@@ -146,7 +146,7 @@ def stats_command(source_dir: Path | None, fmt: str) -> None:
 
     Exit codes: 0 ok, 2 bad source.
     """
-    counts = stats(build_graph(source_dir))
+    counts = stats(knowledge_graph(source_dir))
     if fmt == "json":
         click.echo(to_json(counts))
         return
@@ -164,7 +164,7 @@ def reason_command(source_dir: Path | None) -> None:
     property chains itself. Exit codes: 0 consistent with no unsatisfiable class, 1 otherwise,
     2 bad source or the reasoner could not run.
     """
-    result = reason(build_graph(source_dir, materialise=False))
+    result = reason(knowledge_graph(source_dir, materialise=False))
     click.echo(f"consistency: {'consistent' if result.consistent else 'INCONSISTENT'}")
     if result.consistent:
         click.echo(f"unsatisfiable classes: {len(result.unsatisfiable)}")
@@ -189,7 +189,7 @@ def check_command(source_dir: Path | None) -> None:
 
     Exit codes: 0 every check returned no rows, 1 some did, 2 bad source.
     """
-    results = run_checks(build_graph(source_dir))
+    results = run_checks(knowledge_graph(source_dir))
     failed = {name: rows for name, rows in results.items() if rows}
     for name, rows in results.items():
         click.echo(f"{'FAIL' if rows else 'ok  '} {name}" + (f" ({len(rows)})" if rows else ""))
@@ -238,7 +238,7 @@ def query_command(
     Parameter values are resolved to concepts of the graph and bound, never pasted into the query.
     Exit codes: 0 ok, 2 bad query, parameter or input, or an endpoint that is down or refuses.
     """
-    graph = build_graph(source_dir)
+    graph = build_graph(source_dir) if data_files else knowledge_graph(source_dir)
     if endpoint is not None:
         from mesokg.query import run_remote_query
         from mesokg.remote import RemoteStore
@@ -405,7 +405,7 @@ def validate_command(
     if no_kb:
         outcome = validate(files, None, engine, None, "no-kb", progress_bar(True), shapes=shapes, use_kb=False)
     else:
-        kb = build_graph(source_dir)
+        kb = knowledge_graph(source_dir)
         fingerprint = fingerprint_of(source_dir)
         outcome = validate(files, kb, engine, store_path, fingerprint, progress_bar(True), shapes=shapes)
     if outcome.note:
@@ -465,7 +465,7 @@ def screen_command(
 
         if files or store_path is not None:
             raise MesokgError("with --endpoint, screen what the endpoint holds: load files first with 'mesokg load'")
-        kb = build_graph(source_dir)
+        kb = knowledge_graph(source_dir)
         remote = Engine(lambda: kb, fingerprint_of(source_dir), store=RemoteStore(endpoint, data_graph))
         outcome = ScreenOutcome(patients=remote.screen(None if treatment is None else resolve_treatment(kb, treatment)))
     elif not files and store_path is None:
@@ -473,7 +473,7 @@ def screen_command(
     elif store_path is not None and engine != "sparql":
         raise MesokgError("--store works with the sparql engine only")
     else:
-        kb = build_graph(source_dir)
+        kb = knowledge_graph(source_dir)
         progress = progress_bar(True)
         outcome = screen(files, kb, treatment, engine, store_path, fingerprint_of(source_dir), progress)
     if fmt == "json":
@@ -496,7 +496,7 @@ def lookup_command(text: str, fmt: str, source_dir: Path | None) -> None:
     """
     from mesokg.lookup import format_text, lookup, nearest_hint
 
-    graph = build_graph(source_dir)
+    graph = knowledge_graph(source_dir)
     hits = lookup(graph, text)
     if fmt == "json":
         click.echo(to_json({"query": text, "concepts": [hit.as_dict() for hit in hits]}))
@@ -558,7 +558,7 @@ def import_fhir_command(bundle: Path, output: Path | None, source_dir: Path | No
 
     if output is not None and output.exists() and bundle.exists() and output.resolve() == bundle.resolve():
         raise MesokgError(f"{output}: refusing to overwrite the input bundle with its import")
-    emit(import_bundle(bundle, build_graph(source_dir)).serialize(format="turtle"), output)
+    emit(import_bundle(bundle, knowledge_graph(source_dir)).serialize(format="turtle"), output)
 
 
 def resolve_treatment(kb, treatment: str):
@@ -586,7 +586,7 @@ def load_command(files: tuple[Path, ...], endpoint: str, data_graph: str, source
     """
     from mesokg.remote import load
 
-    loaded, errors = load(endpoint, files, build_graph(source_dir), fingerprint_of(source_dir), data_graph)
+    loaded, errors = load(endpoint, files, knowledge_graph(source_dir), fingerprint_of(source_dir), data_graph)
     click.echo(f"loaded {len(loaded)} file(s) into {data_graph} at {endpoint}", err=True)
     finish(errors, False)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rdflib import Graph
 
-from mesokg.graph import build_graph
+from mesokg.graph import knowledge_graph
 from mesokg.query import named_queries, rows_of, run_query
 
 EXAMPLE_ROWS = 5
@@ -56,7 +56,7 @@ def main() -> int:
     if not path.parent.is_dir():
         print("run this from the repository root (no docs/ directory here)", file=sys.stderr)
         return 2
-    path.write_text(queries_markdown(build_graph()), encoding="utf-8")
+    path.write_text(queries_markdown(knowledge_graph()), encoding="utf-8")
     print(f"wrote {path}")
     return 0
 

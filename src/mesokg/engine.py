@@ -491,13 +491,13 @@ def local_engine(
 ) -> Engine:
     """An Engine over the bundled knowledge graph (built on demand) or the given one, in memory or on disk;
     with `use_kb` False, over the data alone (no knowledge base is built)."""
-    from mesokg.graph import build_graph, source_fingerprint
+    from mesokg.graph import knowledge_graph, source_fingerprint
 
     if not use_kb:
         return Engine(Graph, "no-kb", store_path, shapes=shapes, use_kb=False)
     if fingerprint is None:
         fingerprint = source_fingerprint() if kb is None else f"unnamed:{id(kb)}"
-    return Engine((lambda: kb) if kb is not None else build_graph, fingerprint, store_path, shapes=shapes)
+    return Engine((lambda: kb) if kb is not None else knowledge_graph, fingerprint, store_path, shapes=shapes)
 
 
 class _Labels:

@@ -6,6 +6,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,9 +140,63 @@ def apply_rules(graph: Graph, materialise: bool = True) -> Graph:
     return graph
 
 
+class FrozenGraph(Graph):
+    """A graph that refuses changes once built: the shared knowledge graph (see knowledge_graph)."""
+
+    _frozen = False
+
+    def freeze(self) -> FrozenGraph:
+        self._frozen = True
+        return self
+
+    def _refuse(self) -> None:
+        if self._frozen:
+            raise TypeError("the shared knowledge graph is read-only: layer data over it, or use build_graph()")
+
+    def add(self, triple):
+        self._refuse()
+        return super().add(triple)
+
+    def addN(self, quads):  # noqa: N802 - rdflib's name
+        self._refuse()
+        return super().addN(quads)
+
+    def remove(self, triple):
+        self._refuse()
+        return super().remove(triple)
+
+    def parse(self, *args, **kwargs):
+        self._refuse()
+        return super().parse(*args, **kwargs)
+
+
+_BUILT: OrderedDict[str, FrozenGraph] = OrderedDict()
+BUILT_KEPT = 4  # knowledge graphs kept in memory (the bundled one and a few fixture worlds)
+
+
+def knowledge_graph(source_dir: Path | None = None, materialise: bool = True) -> Graph:
+    """The built graph of a source directory, shared: built once per source fingerprint (equal sources,
+    equal graph) and read-only, so that data is layered over it, never written into it."""
+    key = source_fingerprint(source_dir, materialise)
+    graph = _BUILT.get(key)
+    if graph is None:
+        graph = FrozenGraph()
+        bind_prefixes(graph)
+        graph += apply_rules(load_sources(source_dir), materialise=materialise)
+        _BUILT[key] = graph.freeze()
+        while len(_BUILT) > BUILT_KEPT:
+            _BUILT.popitem(last=False)
+    else:
+        _BUILT.move_to_end(key)
+    return graph
+
+
 def build_graph(source_dir: Path | None = None, materialise: bool = True) -> Graph:
-    """The merged graph: sources, direct properties, and (if `materialise`) inherited assertions."""
-    return apply_rules(load_sources(source_dir), materialise=materialise)
+    """The merged graph: sources, direct properties, and (if `materialise`) inherited assertions. A private,
+    modifiable copy of knowledge_graph()."""
+    copy = bind_prefixes(Graph())
+    copy += knowledge_graph(source_dir, materialise)
+    return copy
 
 
 def write_outputs(graph: Graph, out_dir: Path, basename: str = "mesokg") -> list[Path]:

@@ -16,7 +16,7 @@ from rdflib.namespace import RDF, RDFS, SH
 from rdflib.plugins.sparql import prepareQuery
 
 from mesokg.errors import InputError, MesokgError
-from mesokg.graph import build_graph
+from mesokg.graph import knowledge_graph
 from mesokg.inputs import read_inputs, resolve_record_codes
 from mesokg.lookup import Code, codes_of
 from mesokg.prefixes import compact
@@ -148,7 +148,7 @@ def screen(
     if engine != "rdflib":
         raise MesokgError(f"unknown engine {engine!r}; known: sparql, rdflib")
     graph = Graph()
-    for triple in kb if kb is not None else build_graph():
+    for triple in kb if kb is not None else knowledge_graph():
         graph.add(triple)
     given = resolve(graph, treatment, "treatment", "--treatment") if treatment is not None else None
     inputs = read_inputs(paths, graph)

@@ -10,7 +10,7 @@ from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import RDF, SH
 
 from mesokg.errors import InputError, MesokgError, located
-from mesokg.graph import build_graph, parse_turtle
+from mesokg.graph import knowledge_graph, parse_turtle
 from mesokg.inputs import read_inputs, resolve_record_codes
 from mesokg.prefixes import compact
 from mesokg.resources import ontology_dir
@@ -248,7 +248,7 @@ def validate_pyshacl(
     and the data."""
     data = Graph()
     if use_kb:
-        for triple in kb if kb is not None else build_graph():
+        for triple in kb if kb is not None else knowledge_graph():
             data.add(triple)
     inputs = read_inputs(paths, data)
     if not inputs.files:
