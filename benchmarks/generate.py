@@ -324,8 +324,7 @@ def run_rule(kb: Graph, probes: str) -> dict[str, set[str]]:
     """Run the shapes' clinical rule on the knowledge base plus `probes`: strength -> flagged session IRIs."""
     import pyoxigraph as ox
 
-    from mesokg.screen import rule_query
-    from mesokg.validate import patient_shapes
+    from mesokg.rule import patient_shapes, rule_query
 
     store = ox.Store()
     store.load(kb.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)

@@ -36,12 +36,13 @@ def load_kb(path: Path):
 
 
 def pyshacl_reference(data: Path, kb: Path) -> dict:
-    """pySHACL on the data and the knowledge graph, prepared and called as `mesokg.validate.validate` does it."""
+    """pySHACL on the data and the knowledge graph, prepared and called as `mesokg.validation.validate` does it."""
     import pyshacl
     from rdflib.namespace import RDF, SH
 
-    from mesokg.inputs import resolve_record_codes
-    from mesokg.validate import patient_of, patient_shapes
+    from mesokg.coding import resolve_record_codes
+    from mesokg.rule import patient_shapes
+    from mesokg.validation import patient_of
 
     graph = load_kb(kb)
     graph.parse(data, format="turtle" if data.suffix == ".ttl" else "nt")
@@ -77,7 +78,7 @@ def warm_query(name: str, params: dict[str, str], kb: Path, repeat: int, store: 
     """Times of one named query on a graph loaded once (or on an on-disk store opened once): end to end
     through `mesokg.query` (parse the query, resolve and bind the parameters, evaluate, read every row), and
     the evaluation alone (the query prepared and bound once)."""
-    from mesokg.query import bind_params, load_query, prepare, run_query
+    from mesokg.queries import bind_params, load_query, prepare, run_query
 
     graph = load_kb(kb)
     query = load_query(name)
@@ -88,7 +89,7 @@ def warm_query(name: str, params: dict[str, str], kb: Path, repeat: int, store: 
         evaluation = timed(lambda: list(graph.query(prepared, initBindings=bindings)), repeat)
         rows = len(list(run_query(graph, name, params)))
     else:
-        from mesokg.query import run_store_query
+        from mesokg.queries import run_store_query
         from mesokg.remote import with_values
         from mesokg.store import Store
 

@@ -153,7 +153,7 @@ STORE_STEPS = ("mesokg validate --store (load + validate)", "mesokg screen --sto
 
 def kb_query_steps() -> list[Step]:
     """`mesokg query` for the headline query and every competency question (with its `# example:` values)."""
-    from mesokg.query import named_queries
+    from mesokg.queries import named_queries
 
     name, params = HEADLINE_QUERY
     wanted = [(name, params)] + [

@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 from rdflib import Graph
 
-from mesokg.screen import screen
-from mesokg.validate import validate
+from mesokg.rule import patient_shapes
+from mesokg.screening import screen
+from mesokg.validation import validate
 
 GENERATOR = Path(__file__).resolve().parents[1] / "benchmarks" / "generate.py"
 # (size, seed, invalid share): a clean population, and two with many broken records of every kind
@@ -123,23 +124,14 @@ ex:Counts a sh:NodeShape ; sh:targetClass mesokg:Patient ;
 """
 
 
-def test_every_cardinality_form_agrees_with_pyshacl(monkeypatch, populations, built_graph: Graph):
+def test_every_cardinality_form_agrees_with_pyshacl(populations, built_graph: Graph):
     """minCount / maxCount of 1 are compiled without grouping, other counts with grouping: both against pySHACL,
     on shapes whose counts the generated patients break both ways (one, two or three sessions)."""
-    import mesokg.engine
-
-    validate_module = importlib.import_module("mesokg.validate")  # the package exports the function of that name
-    standard = validate_module.patient_shapes
-
-    def shapes() -> Graph:
-        return standard().parse(data=CARDINALITIES, format="turtle")
-
+    shapes = patient_shapes().parse(data=CARDINALITIES, format="turtle")
     path, _ = populations[POPULATIONS[1]]
     before = validate([path], built_graph, engine="sparql")
-    monkeypatch.setattr(validate_module, "patient_shapes", shapes)
-    monkeypatch.setattr(mesokg.engine, "patient_shapes", shapes)
-    fast = validate([path], built_graph, engine="sparql")
-    reference = validate([path], built_graph, engine="pyshacl")
+    fast = validate([path], built_graph, engine="sparql", shapes=shapes)
+    reference = validate([path], built_graph, engine="pyshacl", shapes=shapes)
     assert fast.engine == "sparql"
     ours, theirs = Counter(map(canonical, fast.results)), Counter(map(canonical, reference.results))
     assert ours == theirs, f"only sparql: {list(ours - theirs)[:3]}; only pySHACL: {list(theirs - ours)[:3]}"

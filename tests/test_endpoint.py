@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from mesokg.cli import cli
-from mesokg.query import named_queries
+from mesokg.queries import named_queries
 from mesokg.serve import die_with_parent, free_port
 
 ROOT = Path(__file__).parents[1]

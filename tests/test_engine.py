@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import io
 import json
 import re
@@ -18,11 +17,10 @@ from mesokg.cli import cli
 from mesokg.engine import Engine
 from mesokg.errors import MesokgError
 from mesokg.graph import source_fingerprint
+from mesokg.rule import patient_shapes
 from mesokg.sparql_shacl import Unsupported, all_shapes, compile_shapes
 from mesokg.store import KB_GRAPH as KB
-from mesokg.validate import load_shapes, patient_shapes, validate
-
-validate_module = importlib.import_module("mesokg.validate")  # the package exports the function of that name
+from mesokg.validation import load_shapes, validate
 
 EXAMPLES = Path(__file__).parents[1] / "examples" / "patients"
 PREFIXES = """
@@ -86,12 +84,12 @@ def test_the_patient_shapes_compile():
     assert sum(len(shape.constraints) for shape in all_shapes(plans)) >= 25
 
 
-def test_auto_hands_unsupported_shapes_to_pyshacl(monkeypatch, built_graph: Graph):
-    monkeypatch.setattr(validate_module, "patient_shapes", lambda: shapes_with(UNSUPPORTED["byte-datatype"]))
-    outcome = validate([EXAMPLES / "02-pregnant.ttl"], built_graph, engine="auto")
+def test_auto_hands_unsupported_shapes_to_pyshacl(built_graph: Graph):
+    shapes = shapes_with(UNSUPPORTED["byte-datatype"])
+    outcome = validate([EXAMPLES / "02-pregnant.ttl"], built_graph, engine="auto", shapes=shapes)
     assert outcome.engine == "pyshacl" and "XMLSchema#byte" in outcome.note
     with pytest.raises(MesokgError, match="cannot evaluate these shapes"):
-        validate([EXAMPLES / "02-pregnant.ttl"], built_graph, engine="sparql")
+        validate([EXAMPLES / "02-pregnant.ttl"], built_graph, engine="sparql", shapes=shapes)
 
 
 def test_a_persistent_store_keeps_the_knowledge_base_and_adds_days(tmp_path: Path, built_graph: Graph):
@@ -308,13 +306,13 @@ def test_a_literal_the_store_changes_is_handed_over(tmp_path: Path):
 
 
 def test_no_kb_builds_no_knowledge_base(monkeypatch, tmp_path: Path):
-    import mesokg.graph
-
     def refuse(*args, **kwargs):
-        raise AssertionError("the knowledge base was built")
+        raise AssertionError("the knowledge base was asked for")
 
-    monkeypatch.setattr(mesokg.graph, "build_graph", refuse)
-    monkeypatch.setattr(validate_module, "build_graph", refuse)
+    for name, module in list(sys.modules.items()):  # every module that holds the builders, memoised or not
+        for builder in ("knowledge_graph", "build_graph", "load_sources"):
+            if name.startswith("mesokg") and hasattr(module, builder):
+                monkeypatch.setattr(module, builder, refuse)
     (tmp_path / "s.ttl").write_text(SHAPES_PREFIXES + "ex:S sh:targetNode ex:a ; sh:class ex:C .", encoding="utf-8")
     (tmp_path / "d.ttl").write_text(DATA_PREFIXES + "ex:a ex:p 1 .", encoding="utf-8")
     for engine in ("sparql", "pyshacl"):

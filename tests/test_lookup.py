@@ -13,11 +13,10 @@ from rdflib.namespace import RDF, RDFS, SKOS
 
 from mesokg.cli import cli
 from mesokg.errors import MesokgError
-from mesokg.lookup import codes_of, lookup
 from mesokg.mappings import read_sssom
-from mesokg.resolve import ResolutionError, resolve
+from mesokg.resolve import ResolutionError, codes_of, lookup, resolve
 from mesokg.resources import ontology_dir
-from mesokg.screen import screen
+from mesokg.screening import screen
 
 M = "https://w3id.org/mesokg/"
 

@@ -190,7 +190,7 @@ def test_malformed_mapping_file_is_an_input_error(world: Path):
 
 
 def test_every_unmapped_condition_and_substance_is_explained_in_the_gaps_page(built_graph: Graph):
-    from mesokg.query import named_queries, rows_of, run_query
+    from mesokg.queries import named_queries, rows_of, run_query
 
     query = named_queries()["unmapped-concepts"]
     _, rows = rows_of(run_query(built_graph, query, {}))

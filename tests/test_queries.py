@@ -14,7 +14,7 @@ from rdflib import Graph, URIRef
 
 from mesokg.cli import cli
 from mesokg.errors import MesokgError
-from mesokg.query import named_queries, prepare, rows_of, run_query
+from mesokg.queries import named_queries, prepare, rows_of, run_query
 from mesokg.resolve import ResolutionError, resolve
 
 M = "https://w3id.org/mesokg/"

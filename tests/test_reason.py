@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from mesokg.cli import cli
 from mesokg.graph import build_graph
-from mesokg.reason import reason
+from mesokg.reasoner import reason
 
 M = "https://w3id.org/mesokg/"
 pytestmark = pytest.mark.slow

@@ -8,12 +8,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES, make_world
 from rdflib import Graph
 
-from conftest import FIXTURES, make_world
 from mesokg.graph import build_graph
-from mesokg.screen import screen
-from mesokg.validate import validate
+from mesokg.screening import screen
+from mesokg.validation import validate
 
 PATIENTS = Path(__file__).parent / "data" / "qualifiers" / "patients.ttl"
 EX = "https://example.org/"
@@ -54,9 +54,7 @@ def test_exception_dose_and_age_decide_the_status(qualifier_kb: Graph, engine: s
 
 def test_age_reasons_are_named_as_age(qualifier_kb: Graph):
     outcome = screen([PATIENTS], qualifier_kb, engine="sparql")
-    kinds = {
-        (p.patient.removeprefix(EX), r.kind) for p in outcome.patients for f in p.findings for r in f.reasons
-    }
+    kinds = {(p.patient.removeprefix(EX), r.kind) for p in outcome.patients for f in p.findings for r in f.reasons}
     assert ("teen", "age") in kinds and ("high", "medication") in kinds and ("other", "condition") in kinds
 
 

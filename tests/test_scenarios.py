@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from rdflib import Graph
 
-from mesokg.screen import screen
+from mesokg.screening import screen
 
 SCENARIOS = sorted((Path(__file__).parent / "data" / "scenarios").glob("*.ttl"))
 M = "https://w3id.org/mesokg/"

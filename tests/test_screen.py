@@ -10,8 +10,9 @@ from click.testing import CliRunner
 from rdflib import Graph
 
 from mesokg.cli import cli
-from mesokg.screen import STATUS_ORDER, screen
-from mesokg.validate import validate
+from mesokg.rule import STATUS_ORDER
+from mesokg.screening import screen
+from mesokg.validation import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "patients"

@@ -10,11 +10,10 @@ from xml.etree import ElementTree
 
 import httpx
 import pytest
+from conftest import make_world
 from rdflib import Graph, URIRef
 
 from mesokg.serve import Refused, check_query, free_port
-
-from conftest import make_world
 
 M = "https://w3id.org/mesokg/"
 TREATMENTS = f"SELECT ?t WHERE {{ ?t a <{M}Treatment> }}"

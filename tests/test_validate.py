@@ -15,7 +15,8 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, SH
 
 from mesokg.cli import cli
-from mesokg.validate import load_shapes, patient_shapes, validate
+from mesokg.rule import patient_shapes
+from mesokg.validation import load_shapes, validate
 
 DATA = Path(__file__).parent / "data"
 VALID = sorted((DATA / "valid").glob("*.ttl"))

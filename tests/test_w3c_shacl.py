@@ -29,7 +29,7 @@ from rdflib.namespace import RDF, SH, XSD, Namespace
 
 from mesokg.errors import MesokgError
 from mesokg.sparql_shacl import supported_predicates
-from mesokg.validate import load_shapes, validate
+from mesokg.validation import load_shapes, validate
 
 SUITE = Path(__file__).parent / "data" / "w3c-shacl"
 TABLE = Path(__file__).parents[1] / "docs" / "shacl-support.md"

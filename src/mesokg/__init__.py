@@ -1,34 +1,63 @@
-"""mesokg: a knowledge graph of mesotherapy. The functions the command line uses, for pipelines."""
+"""mesokg: the open knowledge graph of mesotherapy, as a Python library.
 
-from __future__ import annotations
+The functions below are the command line's commands, with the same options and answers (mesokg.api):
+each returns a result with `as_dict()` (the JSON the command prints), `text()` and `exit_code`.
+`knowledge_graph()` is the built graph itself (shared and read-only; `build_graph()` gives a copy).
+"""
 
-__version__ = "0.1.0"
-
-from mesokg.checks import run_checks  # noqa: E402
-from mesokg.errors import InputError, MesokgError  # noqa: E402
-from mesokg.graph import build_graph, load_sources, stats, write_outputs  # noqa: E402
-from mesokg.lookup import lookup  # noqa: E402
-from mesokg.query import run_query  # noqa: E402
-from mesokg.reason import ReasonResult, reason  # noqa: E402
-from mesokg.screen import screen  # noqa: E402
-from mesokg.validate import validate  # noqa: E402
-
-load_graph = build_graph
+from mesokg.api import (
+    BuildResult,
+    CheckResult,
+    ExportResult,
+    ImportResult,
+    LoadResult,
+    LookupResult,
+    QueryResult,
+    StatsResult,
+    build,
+    check,
+    export_sssom,
+    import_fhir,
+    load,
+    lookup,
+    query,
+    reason,
+    screen,
+    stats,
+    validate,
+)
+from mesokg.errors import InputError, MesokgError
+from mesokg.graph import build_graph, knowledge_graph
+from mesokg.reasoner import ReasonResult
+from mesokg.results import ScreenOutcome, ValidationOutcome
+from mesokg.version import __version__
 
 __all__ = [
+    "BuildResult",
+    "CheckResult",
+    "ExportResult",
+    "ImportResult",
     "InputError",
+    "LoadResult",
+    "LookupResult",
     "MesokgError",
+    "QueryResult",
     "ReasonResult",
+    "ScreenOutcome",
+    "StatsResult",
+    "ValidationOutcome",
     "__version__",
+    "build",
     "build_graph",
-    "load_graph",
-    "load_sources",
+    "check",
+    "export_sssom",
+    "import_fhir",
+    "knowledge_graph",
+    "load",
     "lookup",
+    "query",
     "reason",
-    "run_checks",
-    "run_query",
     "screen",
     "stats",
     "validate",
-    "write_outputs",
 ]

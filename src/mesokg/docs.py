@@ -11,7 +11,7 @@ from pathlib import Path
 from rdflib import Graph
 
 from mesokg.graph import knowledge_graph
-from mesokg.query import named_queries, rows_of, run_query
+from mesokg.queries import named_queries, rows_of, run_query
 
 EXAMPLE_ROWS = 5
 

@@ -8,6 +8,7 @@ rdflib holds only the knowledge base (a few thousand triples), for resolving cod
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from collections import defaultdict
@@ -19,12 +20,19 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import SH
 
+from mesokg import graphs
+from mesokg.backends import Backend
+from mesokg.coding import CodedRecord, CodeResolver, record_kind, resolution_triples
 from mesokg.errors import MesokgError
-from mesokg.inputs import CodedRecord, _CodeResolver, record_kind, resolution_triples
-from mesokg.lookup import codes_of
+from mesokg.fhir import looks_like_fhir
+from mesokg.graph import knowledge_graph, source_fingerprint
 from mesokg.prefixes import compact
-from mesokg.resolve import label_of
-from mesokg.screen import STATUS_ORDER, STRENGTHS, Finding, PatientScreen, make_reason, rule_query
+from mesokg.rdfio import detect_format, expand_paths
+from mesokg.remote import KB_GRAPH as REMOTE_KB
+from mesokg.remote import upload
+from mesokg.resolve import codes_of, label_of
+from mesokg.results import Finding, PatientScreen, ValidationResult
+from mesokg.rule import STRENGTHS, make_reason, patient_shapes, reason_key, rule_query, status_of, strength_of
 from mesokg.sparql_shacl import (
     EvaluationError,
     QueryConstraint,
@@ -34,15 +42,13 @@ from mesokg.sparql_shacl import (
     sparql_path,
     store_keeps,
 )
-from mesokg.store import BULK_THRESHOLD, DATA_PREFIX, Loaded, Store, to_ox, to_rdflib
+from mesokg.store import BULK_THRESHOLD, DATA_PREFIX, KB_GRAPH, META_GRAPH, OX_FORMATS, Loaded, Store, to_ox, to_rdflib
 from mesokg.terminologies import warm_code_systems
-from mesokg.validate import ValidationResult, patient_shapes
 
 MESOKG = "https://w3id.org/mesokg/"
 XSD_NS = "http://www.w3.org/2001/XMLSchema#"
-RESOLVED_PREFIX = "urn:mesokg:resolved:"
+RESOLVED_PREFIX = graphs.RESOLVED_PREFIX
 CLINICAL_COMPONENT = URIRef(MESOKG + "ContraindicationConstraintComponent")
-SCREEN_GRAPH = ox.NamedNode("urn:mesokg:graph:screen")
 PREFIX = "PREFIX mesokg: <https://w3id.org/mesokg/>\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
 
 
@@ -55,28 +61,29 @@ def workers() -> int:
 
 
 class Engine:
-    """A store with the knowledge base loaded, patient files added to it, and their codes resolved."""
+    """Validation and screening over a backend (mesokg.backends): by default an embedded store with the
+    knowledge base loaded, patient files added to it, and their codes resolved."""
 
     def __init__(
         self,
         kb: Callable[[], Graph],
         fingerprint: str,
         store_path: Path | None = None,
-        store=None,
+        store: Backend | None = None,
         shapes: Graph | None = None,
         use_kb: bool = True,
     ) -> None:
-        """`store`: a store that already holds the knowledge base (mesokg.remote.RemoteStore); otherwise an
-        embedded one, on disk at `store_path` or in memory. The knowledge base is built and put in the store
-        when first needed (while a big file is parsed, see `load`); with `use_kb` False it is never built
-        and the data is validated alone. `shapes`: the shapes graph (default: the patient shapes)."""
+        """`store`: a backend that already holds the knowledge base and the data (a remote endpoint, an
+        rdflib graph); otherwise an embedded store, on disk at `store_path` or in memory. The knowledge
+        base is built and put in the store when first needed (while a big file is parsed, see `load`); with
+        `use_kb` False it is never built and the data is validated alone. `shapes`: the shapes graph
+        (default: the patient shapes)."""
         self._kb_factory = kb
         self._kb: Graph | None = None if use_kb else Graph()
         self._fingerprint = fingerprint
         self.use_kb = use_kb
-        self.remote = store is not None
         self.store = store if store is not None else Store(store_path)
-        self._kb_reloaded: bool | None = False if self.remote or not use_kb else None
+        self._kb_reloaded: bool | None = False if self.store.holds_kb or not use_kb else None
         self.shapes = shapes if shapes is not None else patient_shapes()
         self.violations: list = []
         self._reasons: dict[str, dict] = {}
@@ -153,7 +160,7 @@ class Engine:
                 records.append(
                     CodedRecord(node, kind, sorted(codes[node], key=str), types[node], node in linked, labels[node])
                 )
-        triples = resolution_triples(records, _CodeResolver(self.kb()))
+        triples = resolution_triples(records, CodeResolver(self.kb()))
         self.store.add_triples(triples, target)
         return len(triples)
 
@@ -162,9 +169,6 @@ class Engine:
         (sparql_shacl.store_keeps), whose term the shapes could then not see. N-Triples are scanned as
         bytes; other syntaxes are parsed again; FHIR bundles are converted by mesokg, which writes canonical
         forms."""
-        from mesokg.fhir import looks_like_fhir
-        from mesokg.inputs import detect_format
-
         for path in files:
             try:
                 head = path.open("rb").read(512)
@@ -268,9 +272,9 @@ class Engine:
         sessions = {row["s"] for row in self.store.select(query)}
         found = []
         for shape, constraint in constraints:
-            strength = self.shapes.value(shape.node, URIRef(MESOKG + "contraindicationStrength"))
+            strength = strength_of(self.shapes, shape.node)
             message = constraint.message if constraint.message is not None else shape.message
-            for session in self.session_reasons(str(strength).rsplit("/", 1)[-1]):
+            for session in self.session_reasons(strength):
                 if session in sessions:
                     focus = to_rdflib(session)
                     found.append(
@@ -309,10 +313,7 @@ class Engine:
         clinical = {(v.focus, v.shape) for v in violations if v.component == CLINICAL_COMPONENT}
         if not clinical:
             return {}
-        strength_of = {
-            shape: str(self.shapes.value(shape, URIRef(MESOKG + "contraindicationStrength"))).rsplit("/", 1)[-1]
-            for shape in {shape for _, shape in clinical}
-        }
+        strengths = {shape: strength_of(self.shapes, shape) for shape in {shape for _, shape in clinical}}
         described: dict[int, str] = {}  # reasons are shared between sessions: each described once
 
         def describe(reason) -> str:
@@ -322,7 +323,7 @@ class Engine:
             return text
 
         return {
-            (focus, shape): tuple(describe(r) for r in self.session_reasons(strength_of[shape]).get(to_ox(focus), []))
+            (focus, shape): tuple(describe(r) for r in self.session_reasons(strengths[shape]).get(to_ox(focus), []))
             for focus, shape in clinical
         }
 
@@ -368,10 +369,7 @@ class Engine:
                 reason = made[key] = (strength, make_reason(values, strength, kb, labels, codes, concept_codes))
             found[reason[0]][session].add(reason[1])
         return {
-            strength: {
-                session: sorted(reasons, key=lambda r: (r.kind, r.concept, r.contraindicatedIn, r.assertion))
-                for session, reasons in by_session.items()
-            }
+            strength: {session: sorted(reasons, key=reason_key) for session, reasons in by_session.items()}
             for strength, by_session in found.items()
         }
 
@@ -388,8 +386,8 @@ class Engine:
                     sessions = pending.result()
             by_strength = {strength: self.session_reasons(strength) for strength, _ in STRENGTHS}
         finally:
-            if treatment is not None and self.store.ox.contains_named_graph(SCREEN_GRAPH):
-                self.store.ox.remove_graph(SCREEN_GRAPH)
+            if treatment is not None:
+                self.store.clear_scratch()
         kb = self.kb()
         labels: dict = {}
         screened = []
@@ -398,13 +396,9 @@ class Engine:
             for treated, session in sorted(sessions[patient], key=lambda pair: pair[0].value):
                 if treated not in labels:
                     labels[treated] = label_of(kb, URIRef(treated.value))
-                finding = Finding(treated.value, labels[treated], "none")
-                for strength, status in STRENGTHS:
-                    reasons = by_strength[strength].get(session, [])
-                    finding.reasons.extend(reasons)
-                    if reasons and STATUS_ORDER[status] > STATUS_ORDER[finding.status]:
-                        finding.status = status
-                result.findings.append(finding)
+                found = {strength: by_strength[strength].get(session, []) for strength, _ in STRENGTHS}
+                reasons = [reason for strength, _ in STRENGTHS for reason in found[strength]]
+                result.findings.append(Finding(treated.value, labels[treated], status_of(found), reasons))
             screened.append(result)
         return screened
 
@@ -415,22 +409,20 @@ class Engine:
         for patient in patients:
             sessions[patient]
         if treatment is not None:
-            if self.remote:
-                raise MesokgError("--treatment cannot be screened on a remote endpoint (it adds sessions)")
+            if not self.store.writable:
+                raise MesokgError("--treatment adds sessions: this backend is read-only (copy its data first)")
             treated = ox.NamedNode(str(treatment))
             quads = []
             for index, patient in enumerate(patients):
                 session = ox.BlankNode(f"screen{index}")
                 quads += [
-                    ox.Quad(patient, ox.NamedNode(MESOKG + "hasSession"), session, SCREEN_GRAPH),
-                    ox.Quad(session, _type(), ox.NamedNode(MESOKG + "TreatmentSession"), SCREEN_GRAPH),
-                    ox.Quad(session, ox.NamedNode(MESOKG + "treatment"), treated, SCREEN_GRAPH),
-                    ox.Quad(
-                        session, ox.NamedNode(MESOKG + "sessionStatus"), ox.NamedNode(MESOKG + "planned"), SCREEN_GRAPH
-                    ),
+                    ox.Quad(patient, ox.NamedNode(MESOKG + "hasSession"), session),
+                    ox.Quad(session, _type(), ox.NamedNode(MESOKG + "TreatmentSession")),
+                    ox.Quad(session, ox.NamedNode(MESOKG + "treatment"), treated),
+                    ox.Quad(session, ox.NamedNode(MESOKG + "sessionStatus"), ox.NamedNode(MESOKG + "planned")),
                 ]
                 sessions[patient].append((treated, session))
-            self.store.ox.extend(quads)
+            self.store.add_scratch(quads)
             return sessions
         query = (
             f"{PREFIX}SELECT ?p ?s ?t WHERE {{ ?p a mesokg:Patient ; mesokg:hasSession ?s . "
@@ -450,8 +442,6 @@ XSD_LITERAL = re.compile(rb'"((?:[^"\\\n]|\\.)*)"\^\^<http://www\.w3\.org/2001/X
 
 def _typed_literals(path: Path, name: str) -> set[tuple[str, str]]:
     """(lexical form, datatype) of every literal typed by an XML Schema datatype other than xsd:string."""
-    from mesokg.store import OX_FORMATS
-
     found: set[tuple[str, str]] = set()
     if name == "nt":  # every typed literal is "..."^^<...>: found without parsing
         data = path.read_bytes()
@@ -472,9 +462,6 @@ def _typed_literals(path: Path, name: str) -> set[tuple[str, str]]:
 def _read_before_kb(paths) -> tuple[bool, int]:
     """Whether the inputs can be parsed before the knowledge base is in the store (every one is RDF: a FHIR
     bundle is converted with the knowledge base's treatments), and their total size in bytes."""
-    from mesokg.fhir import looks_like_fhir
-    from mesokg.inputs import expand_paths
-
     rdf, size = True, 0
     for path in expand_paths(paths)[0]:
         try:
@@ -491,8 +478,6 @@ def local_engine(
 ) -> Engine:
     """An Engine over the bundled knowledge graph (built on demand) or the given one, in memory or on disk;
     with `use_kb` False, over the data alone (no knowledge base is built)."""
-    from mesokg.graph import knowledge_graph, source_fingerprint
-
     if not use_kb:
         return Engine(Graph, "no-kb", store_path, shapes=shapes, use_kb=False)
     if fingerprint is None:
@@ -565,3 +550,17 @@ def _term(node, types: dict) -> str | None:
 
 def _type() -> ox.NamedNode:
     return ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+
+
+def load_endpoint(store_url: str, paths, kb: Graph, fingerprint: str, data_graph: str = graphs.DATA) -> Loaded:
+    """Read the files (RDF or FHIR) into an embedded store, resolve their codes, and add them to `data_graph` of
+    the remote store (Graph Store Protocol at `store_url`), after replacing its knowledge-base graph."""
+    local = Engine(lambda: kb, fingerprint)
+    loaded = local.load(paths)
+    upload(store_url, REMOTE_KB, kb.serialize(format="nt", encoding="utf-8"), replace=True)
+    quads = [q for q in local.store.ox if q.graph_name not in (KB_GRAPH, META_GRAPH)]
+    if quads:
+        buffer = io.BytesIO()
+        ox.serialize([ox.Triple(q.subject, q.predicate, q.object) for q in quads], buffer, ox.RdfFormat.N_TRIPLES)
+        upload(store_url, data_graph, buffer.getvalue(), replace=False)
+    return loaded

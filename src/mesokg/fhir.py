@@ -81,6 +81,8 @@ from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
 
 from mesokg.errors import InputError, located
 from mesokg.prefixes import bind_prefixes, prefix_map
+from mesokg.rdfio import parse_turtle
+from mesokg.resources import ontology_dir
 from mesokg.terminologies import fhir_systems
 
 MESOKG = "https://w3id.org/mesokg/"
@@ -311,31 +313,9 @@ def _bundle_scope(bundle: Any, raw: bytes) -> str:
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
-def import_bundle(path: Path, kb: Graph) -> Graph:
-    """The bundle's patient records with their codes resolved against `kb` (conditions typed, medications
-    and allergens named), without the knowledge base itself."""
-    from mesokg.inputs import resolve_record_codes
-
-    records = bundle_to_graph(path, set(kb.subjects(RDF.type, m("Treatment"))) or None)
-    merged = Graph()
-    for triple in kb:
-        merged.add(triple)
-    for triple in records:
-        merged.add(triple)
-    resolve_record_codes(merged)
-    out = bind_prefixes(Graph())
-    for triple in merged:
-        if triple not in kb:
-            out.add(triple)
-    return out
-
-
 @functools.cache
 def bundled_treatments() -> frozenset[URIRef]:
     """The treatments of the bundled knowledge base (`a mesokg:Treatment` in ontology/kb)."""
-    from mesokg.graph import parse_turtle
-    from mesokg.resources import ontology_dir
-
     graph = Graph()
     for module in sorted((ontology_dir() / "kb").glob("*.ttl")):
         parse_turtle(graph, module)

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rdflib import Graph
-from rdflib.plugins.parsers.notation3 import BadSyntax
 
 from mesokg.errors import InputError, located
+from mesokg.mappings import load_mappings
 from mesokg.prefixes import bind_prefixes
+from mesokg.rdfio import parse_turtle
 from mesokg.resources import ontology_dir, queries_dir
+from mesokg.version import __version__
 
 TBOX = "mesokg.ttl"
 KB_DIR = "kb"
@@ -51,60 +53,11 @@ def source_files(source_dir: Path | None = None) -> list[Path]:
     return [tbox, *modules]
 
 
-def parse_turtle(graph: Graph, path: Path) -> None:
-    """Parse one Turtle file into `graph`, turning every failure into a one-line InputError."""
-    parse_rdf(graph, path, "turtle")
-
-
-FORMAT_NAMES = {"turtle": "Turtle", "nt": "N-Triples", "json-ld": "JSON-LD", "xml": "RDF/XML", "n3": "N3"}
-
-
-def parse_rdf(graph: Graph, path: Path, rdf_format: str) -> None:
-    """Parse one RDF file into `graph`, turning every failure into a one-line InputError."""
-    shown = FORMAT_NAMES.get(rdf_format, rdf_format)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(located(path, "file not found")) from None
-    except OSError as error:
-        raise InputError(located(path, f"cannot read: {error.strerror or error}")) from None
-    if not data.strip():
-        raise InputError(located(path, "empty file"))
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise InputError(located(path, f"not UTF-8 (byte 0x{data[error.start]:02x})", line)) from None
-    try:
-        graph.parse(data=text, format=rdf_format, publicID=path.resolve().as_uri())
-    except BadSyntax as error:
-        raise InputError(located(path, f"malformed {shown}: {_why(error)}", *_position(error))) from None
-    except Exception as error:  # rdflib raises several unrelated types for bad input
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise InputError(located(path, f"malformed {shown}: {first}")) from None
-
-
 MAPPINGS_DIR = "mappings"
-
-
-def _position(error: BadSyntax) -> tuple[int, int | None]:
-    """1-based line and column of a Turtle syntax error."""
-    text = error._str.decode("utf-8", "replace") if isinstance(error._str, bytes) else str(error._str)
-    offset = min(error._i, len(text))
-    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
-
-
-def _why(error: BadSyntax) -> str:
-    """The parser's reason, without its multi-line excerpt."""
-    message = str(error.message)
-    start = message.find("Bad syntax (")
-    return message[start + len("Bad syntax (") : message.find(")", start)] if start >= 0 else message.splitlines()[0]
 
 
 def load_sources(source_dir: Path | None = None) -> Graph:
     """The TBox, every knowledge-base module and every SSSOM mapping set merged into one graph."""
-    from mesokg.mappings import load_mappings
-
     graph = bind_prefixes(Graph())
     files = source_files(source_dir)
     for path in files:
@@ -115,8 +68,6 @@ def load_sources(source_dir: Path | None = None) -> Graph:
 def source_fingerprint(source_dir: Path | None = None, materialise: bool = True) -> str:
     """A digest of everything a build reads (sources, mappings, rules, the mesokg version): equal digests,
     equal graphs. Lets a persistent store skip reloading a knowledge base it already holds."""
-    from mesokg import __version__
-
     files = source_files(source_dir)
     digest = hashlib.sha256(f"mesokg {__version__} materialise={materialise}\n".encode())
     for path in [*files, *sorted((files[0].parent / MAPPINGS_DIR).glob("*.sssom.tsv")), *rule_files()]:

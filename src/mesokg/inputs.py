@@ -11,24 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rdflib import Graph, URIRef
-from rdflib.namespace import RDF, RDFS
+from rdflib.namespace import RDF
 
+from mesokg.coding import resolve_record_codes
 from mesokg.errors import InputError, located
 from mesokg.fhir import bundle_to_graph, looks_like_fhir
-from mesokg.graph import parse_rdf
-from mesokg.prefixes import compact
+from mesokg.prefixes import bind_prefixes
+from mesokg.rdfio import detect_format, expand_paths, parse_rdf
 
-SUFFIX_FORMATS = {
-    ".ttl": "turtle",
-    ".turtle": "turtle",
-    ".nt": "nt",
-    ".n3": "n3",
-    ".jsonld": "json-ld",
-    ".json": "json-ld",
-    ".rdf": "xml",
-    ".owl": "xml",
-    ".xml": "xml",
-}
 MESOKG = "https://w3id.org/mesokg/"
 
 
@@ -37,37 +27,6 @@ class Inputs:
     graph: Graph
     files: list[Path] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
-
-
-def expand_paths(paths: list[Path] | tuple[Path, ...]) -> tuple[list[Path], list[InputError]]:
-    """Files as given, and the RDF files (by extension) inside directories, sorted."""
-    files: list[Path] = []
-    errors: list[InputError] = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIX_FORMATS)
-            if not found:
-                errors.append(
-                    InputError(located(path, "no RDF files (.ttl, .nt, .jsonld, .rdf ...) in this directory"))
-                )
-            files.extend(found)
-        elif path.exists():
-            files.append(path)
-        else:
-            errors.append(InputError(located(path, "file not found")))
-    return files, errors
-
-
-def detect_format(path: Path, head: bytes) -> str:
-    """The RDF syntax from the extension, or from the first bytes when the extension says nothing."""
-    if path.suffix.lower() in SUFFIX_FORMATS:
-        return SUFFIX_FORMATS[path.suffix.lower()]
-    start = head.lstrip()[:200]
-    if start.startswith((b"{", b"[")):
-        return "json-ld"
-    if start.startswith(b"<?xml") or b"<rdf:RDF" in start:
-        return "xml"
-    return "turtle"
 
 
 def read_inputs(paths: list[Path] | tuple[Path, ...], graph: Graph | None = None) -> Inputs:
@@ -99,126 +58,17 @@ def read_inputs(paths: list[Path] | tuple[Path, ...], graph: Graph | None = None
     return inputs
 
 
-def resolve_record_codes(graph: Graph) -> int:
-    """Turn the clinical codes (mesokg:code) of patient records into the graph's concepts; returns how many
-    records were resolved.
-
-    - a condition (untyped, or typed only outside the condition hierarchy) gets the class its code resolves to
-      (ICD10CM:E11.65 -> type 2 diabetes mellitus), for each of its codes;
-    - a medication use without mesokg:medication gets the substance its code resolves to (ATC:B01AA03 ->
-      warfarin); a code that resolves only to a class of substances (ATC:B01AE07 -> anticoagulants, through
-      ATC B01AE) names the coded drug itself, typed with that class, so a class-wide contraindication applies;
-    - an allergy record without mesokg:substance gets the substance or class of substances its code names.
-    A code that resolves to nothing is left alone: the shapes then report the record as incomplete.
-    """
-    records = []
-    for node in sorted(set(graph.subjects(CODE, None)), key=str):
-        types = set(graph.objects(node, RDF.type))
-        kind = record_kind(types, (None, HAS_CONDITION, node) in graph)
-        if kind is None:
-            continue
-        link = graph.value(node, LINKS[kind]) if kind in LINKS else None
-        records.append(
-            CodedRecord(
-                node,
-                kind,
-                sorted(graph.objects(node, CODE), key=str),
-                types,
-                link is not None,
-                list(graph.objects(node, RDFS.label)),
-            )
-        )
-    triples = resolution_triples(records, _CodeResolver(graph))
-    for triple in triples:
-        graph.add(triple)
-    return len({t[0] for t in triples if t[0] in {r.node for r in records}})
-
-
-CODE = URIRef(MESOKG + "code")
-HAS_CONDITION = URIRef(MESOKG + "hasCondition")
-LINKS = {"medication": URIRef(MESOKG + "medication"), "allergy": URIRef(MESOKG + "substance")}
-
-
-@dataclass
-class CodedRecord:
-    """A patient-record node that carries clinical codes: a condition, a medication use or an allergy."""
-
-    node: object
-    kind: str  # condition, medication, allergy
-    codes: list
-    types: set
-    linked: bool  # a medication use that names its substance already, an allergy that names its allergen
-    labels: list
-
-
-def record_kind(types: set, is_condition: bool) -> str | None:
-    if URIRef(MESOKG + "MedicationUse") in types:
-        return "medication"
-    if URIRef(MESOKG + "AllergyRecord") in types:
-        return "allergy"
-    return "condition" if is_condition else None
-
-
-def resolution_triples(records: list[CodedRecord], resolver: _CodeResolver) -> list[tuple]:
-    """The triples that state, in the graph's terms, what the records' codes mean (see resolve_record_codes)."""
-    triples: list[tuple] = []
-    for record in records:
-        if record.kind == "condition":
-            if record.types & resolver.members("condition"):
-                continue
-            classes = sorted({c for c in (resolver.resolve(x, "condition") for x in record.codes) if c is not None})
-            triples.extend((record.node, RDF.type, cls) for cls in classes)
-        elif not record.linked:
-            triples.extend(_substance_triples(record, resolver, LINKS[record.kind], record.kind == "medication"))
-    return triples
-
-
-def _substance_triples(record: CodedRecord, resolver: _CodeResolver, link: URIRef, name_the_drug: bool) -> list:
-    substances = sorted({c for c in (resolver.resolve(x, "substance") for x in record.codes) if c is not None})
-    if substances:  # two different substances: the shapes report the record
-        return [(record.node, link, substance) for substance in substances]
-    for coded in record.codes:
-        cls = resolver.resolve(coded, "role")
-        if cls is None:
-            continue
-        if not name_the_drug:
-            return [(record.node, link, cls)]
-        return [
-            (record.node, link, coded),
-            (coded, RDF.type, cls),
-            *((coded, RDFS.label, label) for label in record.labels),
-        ]
-    return []
-
-
-class _CodeResolver:
-    """Code -> concept of a kind, with the candidate sets and answers computed once per graph."""
-
-    def __init__(self, graph: Graph) -> None:
-        self.graph = graph
-        self._members: dict[str, set[URIRef]] = {}
-        self._answers: dict[tuple[str, str], URIRef | None] = {}
-
-    def members(self, kind: str) -> set[URIRef]:
-        if kind not in self._members:
-            from mesokg.resolve import candidates
-
-            self._members[kind] = set(candidates(self.graph, kind))
-        return self._members[kind]
-
-    def resolve(self, code, kind: str) -> URIRef | None:
-        from mesokg.resolve import CODE, GRAPH_PREFIXES, ResolutionError, resolve_code
-
-        key = (str(code), kind)
-        if key not in self._answers:
-            match = CODE.fullmatch(compact(str(code)))
-            answer = None
-            if isinstance(code, URIRef) and code in self.members(kind):
-                answer = code  # a record coded with a concept of the graph itself (FHIR system mesokg)
-            elif match and match.group(1) not in GRAPH_PREFIXES:
-                try:
-                    answer = resolve_code(self.graph, match.group(1), match.group(2), self.members(kind), kind)
-                except ResolutionError:
-                    answer = None
-            self._answers[key] = answer
-        return self._answers[key]
+def import_bundle(path: Path, kb: Graph) -> Graph:
+    """The bundle's patient records with their codes resolved against `kb` (conditions typed, medications
+    and allergens named), without the knowledge base itself."""
+    records = bundle_to_graph(path, set(kb.subjects(RDF.type, URIRef(MESOKG + "Treatment"))) or None)
+    merged = Graph()
+    merged += kb
+    for triple in records:
+        merged.add(triple)
+    resolve_record_codes(merged)
+    out = bind_prefixes(Graph())
+    for triple in merged:
+        if triple not in kb:
+            out.add(triple)
+    return out

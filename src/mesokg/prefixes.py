@@ -1,9 +1,10 @@
-"""The one prefix map (ontology/prefixes.yaml), read once."""
+"""The one prefix map (ontology/prefixes.yaml) and the one CURIE converter built from it."""
 
 from __future__ import annotations
 
 import functools
 
+import curies
 import yaml
 from rdflib import Graph
 
@@ -16,6 +17,12 @@ def prefix_map() -> dict[str, str]:
         return dict(yaml.safe_load(handle))
 
 
+@functools.cache
+def converter() -> curies.Converter:
+    """Expands and compacts every CURIE mesokg reads or writes (the longest matching namespace wins)."""
+    return curies.Converter.from_prefix_map(prefix_map())
+
+
 def bind_prefixes(graph: Graph) -> Graph:
     for prefix, iri in prefix_map().items():
         graph.bind(prefix, iri, override=True, replace=True)
@@ -24,16 +31,12 @@ def bind_prefixes(graph: Graph) -> Graph:
 
 def expand(curie: str) -> str:
     """`mesokg:pregnancy` -> its IRI; a string whose prefix is not in the map is returned unchanged."""
-    prefix, sep, local = curie.partition(":")
-    if sep and prefix in prefix_map():
-        return prefix_map()[prefix] + local
-    return curie
+    if ":" not in curie:
+        return curie
+    return converter().expand(curie, passthrough=True)
 
 
 @functools.lru_cache(maxsize=1 << 16)
 def compact(iri: str) -> str:
     """An IRI -> its CURIE under the longest matching namespace; unchanged where none matches."""
-    best = max(
-        ((p, ns) for p, ns in prefix_map().items() if iri.startswith(ns)), key=lambda item: len(item[1]), default=None
-    )
-    return f"{best[0]}:{iri[len(best[1]) :]}" if best else iri
+    return converter().compress(iri, passthrough=True)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 import json
 import re
-from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import httpx
@@ -23,10 +22,13 @@ import pyoxigraph as ox
 from rdflib import Graph
 from rdflib.query import Result
 
+from mesokg import graphs
+from mesokg.backends import Row, Solutions
 from mesokg.errors import MesokgError
+from mesokg.store import to_rdflib
 
-KB_GRAPH = "urn:mesokg:graph:kb"
-DATA_GRAPH = "urn:mesokg:graph:data"
+KB_GRAPH = graphs.KB
+DATA_GRAPH = graphs.DATA
 RESULTS_JSON = "application/sparql-results+json"
 
 
@@ -34,24 +36,34 @@ class EndpointError(MesokgError):
     """The remote store is down, unreachable, or refused the request."""
 
 
-@dataclass
-class Solutions:
-    """SELECT results with pyoxigraph terms, shaped like pyoxigraph's QuerySolutions (for mesokg.engine)."""
-
-    variables: list[ox.Variable]
-    rows: list[dict]
-
-    def __iter__(self):
-        return iter(self.rows)
-
-
 class RemoteStore:
-    """A SPARQL query endpoint holding mesokg's graphs; offers `select` like mesokg.store.Store."""
+    """A SPARQL query endpoint holding mesokg's graphs: a read-only backend (mesokg.backends.Backend)."""
+
+    holds_kb = True
+    writable = False  # a query endpoint takes no triples; screening one treatment copies the data first
 
     def __init__(self, query_url: str, data_graph: str = DATA_GRAPH, timeout: float = 60.0) -> None:
         self.url = query_url
+        self.data_graph = data_graph
         self.graphs = [KB_GRAPH, data_graph]
         self.timeout = timeout
+
+    def add_scratch(self, quads) -> None:
+        raise MesokgError(f"{self.url}: a query endpoint is read-only; copy its data first (data_ntriples)")
+
+    def clear_scratch(self) -> None:
+        return None
+
+    def data_ntriples(self) -> str:
+        """Every triple of the patient-data graph, as N-Triples (CONSTRUCT over that graph alone)."""
+        form = urlencode(
+            [("query", "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"), ("default-graph-uri", self.data_graph)]
+        )
+        headers = {"Accept": "application/n-triples", "Content-Type": "application/x-www-form-urlencoded"}
+        response = request("POST", self.url, content=form.encode(), headers=headers, timeout=self.timeout)
+        if response.headers.get("content-type", "").split(";")[0].strip() != "application/n-triples":
+            raise EndpointError(f"{self.url}: the endpoint did not answer the data graph as N-Triples")
+        return response.text
 
     def select(self, query: str, substitutions: dict | None = None) -> Solutions:
         data = _json(self.post(with_values(query, substitutions)))
@@ -60,7 +72,7 @@ class RemoteStore:
             {name: _term(binding[name]) if name in binding else None for name in names}
             for binding in data.get("results", {}).get("bindings", [])
         ]
-        return Solutions([ox.Variable(name) for name in names], [_Row(row) for row in rows])
+        return Solutions([ox.Variable(name) for name in names], [Row(row) for row in rows])
 
     def query(self, query: str, substitutions: dict | None = None) -> Result:
         """Any query, as an rdflib Result (so mesokg.query formats it as for a local run)."""
@@ -76,13 +88,6 @@ class RemoteStore:
         form = urlencode([("query", query), *(("default-graph-uri", g) for g in self.graphs)])
         headers = {"Accept": accept, "Content-Type": "application/x-www-form-urlencoded"}
         return request("POST", self.url, content=form.encode(), headers=headers, timeout=self.timeout)
-
-
-class _Row(dict):
-    """A solution: `row["name"]` is the term or None, as in pyoxigraph."""
-
-    def __getitem__(self, key):
-        return self.get(key.value if isinstance(key, ox.Variable) else key)
 
 
 def with_values(query: str, substitutions: dict | None) -> str:
@@ -108,23 +113,6 @@ def upload(store_url: str, graph: str, ntriples: bytes, replace: bool, timeout: 
         headers={"Content-Type": "application/n-triples"},
         timeout=timeout,
     )
-
-
-def load(store_url: str, paths, kb: Graph, fingerprint: str, data_graph: str = DATA_GRAPH) -> tuple[list, list]:
-    """Read the files (RDF or FHIR), resolve their codes, and add them to `data_graph` of the remote store,
-    after replacing its knowledge-base graph. Returns (files loaded, errors)."""
-    from mesokg.engine import Engine
-    from mesokg.store import KB_GRAPH as LOCAL_KB
-
-    local = Engine(lambda: kb, fingerprint)
-    loaded = local.load(paths)
-    upload(store_url, KB_GRAPH, kb.serialize(format="nt", encoding="utf-8"), replace=True)
-    quads = [q for q in local.store.ox if q.graph_name != LOCAL_KB and not q.graph_name.value.endswith(":meta")]
-    if quads:
-        buffer = io.BytesIO()
-        ox.serialize([ox.Triple(q.subject, q.predicate, q.object) for q in quads], buffer, ox.RdfFormat.N_TRIPLES)
-        upload(store_url, data_graph, buffer.getvalue(), replace=False)
-    return loaded.files, loaded.errors
 
 
 def request(method: str, url: str, **kwargs) -> httpx.Response:
@@ -161,8 +149,6 @@ def _term(binding: dict):
 
 
 def _n3(term) -> str:
-    from mesokg.store import to_rdflib
-
     if isinstance(term, ox.NamedNode | ox.Literal | ox.BlankNode):
         term = to_rdflib(term)
     if getattr(term, "n3", None) is None or term.__class__.__name__ == "BNode":

@@ -34,6 +34,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SH, XSD
 
 from mesokg.errors import MesokgError
+from mesokg.store import to_rdflib
 
 PREFIXES = (
     "PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
@@ -1207,8 +1208,6 @@ def _components(shapes: Graph) -> dict:
 def evaluate(store, plans: list[Plan], skip: Callable | None = None) -> Iterator[Violation]:
     """Run the compiled shapes on the store; yield one Violation per result. `skip(shape, constraint)`: a
     constraint the caller evaluates itself (the clinical rule)."""
-    from mesokg.store import to_rdflib
-
     runner = _Runner(store, skip)
     for plan in plans:
         for raw in runner.violations(plan.shape, plan.focus):

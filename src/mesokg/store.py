@@ -21,13 +21,16 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 
+from mesokg import graphs
 from mesokg.errors import InputError, MesokgError, located
-from mesokg.graph import FORMAT_NAMES
+from mesokg.fhir import bundle_to_graph, looks_like_fhir
+from mesokg.rdfio import FORMAT_NAMES, detect_format, expand_paths
 
 MESOKG = "https://w3id.org/mesokg/"
-KB_GRAPH = ox.NamedNode("urn:mesokg:graph:kb")
-META_GRAPH = ox.NamedNode("urn:mesokg:graph:meta")
-DATA_PREFIX = "urn:mesokg:data:sha256:"
+KB_GRAPH = ox.NamedNode(graphs.KB)
+META_GRAPH = ox.NamedNode(graphs.META)
+SCREEN_GRAPH = ox.NamedNode(graphs.SCREEN)
+DATA_PREFIX = graphs.DATA_PREFIX
 BUILT_FROM = ox.NamedNode(MESOKG + "builtFrom")
 LOADED_FROM = ox.NamedNode(MESOKG + "loadedFrom")
 OX_FORMATS = {
@@ -50,7 +53,11 @@ class Loaded:
 
 
 class Store:
-    """The knowledge graph and patient data in pyoxigraph; `path` None keeps it in memory."""
+    """The knowledge graph and patient data in pyoxigraph; `path` None keeps it in memory. A backend
+    (mesokg.backends.Backend) that loads the knowledge graph itself (ensure_kb)."""
+
+    holds_kb = False
+    writable = True
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = Path(path) if path is not None else None
@@ -85,8 +92,6 @@ class Store:
     def load_files(self, paths: Iterable[Path], progress: bool = False) -> Loaded:
         """Load each file into its own graph (replacing an earlier load of the same content). A bad file is an
         error of its own and leaves nothing behind; the other files are still loaded."""
-        from mesokg.inputs import expand_paths
-
         files, errors = expand_paths(list(paths))
         loaded = Loaded(errors=errors)
         for path in files:
@@ -102,8 +107,6 @@ class Store:
     def hash_files(self, paths: Iterable[Path]) -> None:
         """Compute the files' digests now, for the next load_files. A thread loading files while another runs
         Python code would wait for Python's lock at every block it hashes (seconds for a big file)."""
-        from mesokg.inputs import expand_paths
-
         for path in expand_paths(list(paths))[0]:
             try:
                 self.digests[path] = _sha256(path)
@@ -111,9 +114,6 @@ class Store:
                 continue  # reported by the load itself
 
     def load_file(self, path: Path, progress: bool = False) -> ox.NamedNode:
-        from mesokg.fhir import bundle_to_graph, looks_like_fhir
-        from mesokg.inputs import detect_format
-
         try:
             digest = self.digests.pop(path, None) or _sha256(path)
             head = path.open("rb").read(512)
@@ -179,6 +179,12 @@ class Store:
             return self.ox.query(query, use_default_graph_as_union=True, substitutions=substitutions or None)
         except SyntaxError as error:
             raise MesokgError(f"SPARQL syntax error: {error}") from None
+
+    def add_scratch(self, quads: list[ox.Quad]) -> None:
+        self.ox.extend(ox.Quad(q.subject, q.predicate, q.object, SCREEN_GRAPH) for q in quads)
+
+    def clear_scratch(self) -> None:
+        self._drop(SCREEN_GRAPH)
 
     def add_triples(self, triples: Iterable[tuple], graph: ox.NamedNode) -> None:
         self.ox.extend(ox.Quad(to_ox(s), to_ox(p), to_ox(o), graph) for s, p, o in triples)

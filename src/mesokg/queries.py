@@ -9,14 +9,18 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyoxigraph as ox
 from pyparsing import ParseBaseException
 from rdflib import Graph, Literal, URIRef
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.sparql import Query
 from rdflib.query import Result
 
+from mesokg.coding import resolve_record_codes
 from mesokg.errors import InputError, MesokgError, located
+from mesokg.inputs import read_inputs
 from mesokg.prefixes import compact
+from mesokg.remote import with_values
 from mesokg.resolve import KIND_PATTERNS, resolve
 from mesokg.resources import queries_dir
 
@@ -156,10 +160,6 @@ def run_remote_query(remote, kb: Graph, name_or_file: str | NamedQuery, params: 
 def run_store_query(store, kb: Graph, name_or_file: str | NamedQuery, params: dict[str, str] | None = None) -> Result:
     """The same, on an embedded store (mesokg.store.Store; all its graphs as the default graph): parameters
     resolved against the knowledge graph and bound in an inline VALUES block (mesokg.remote.with_values)."""
-    import pyoxigraph as ox
-
-    from mesokg.remote import with_values
-
     query = name_or_file if isinstance(name_or_file, NamedQuery) else load_query(name_or_file)
     prepare(query)
     bindings = bind_params(kb, query, params or {})
@@ -188,8 +188,6 @@ def parse_params(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
 
 def load_data(graph: Graph, paths: list[Path] | tuple[Path, ...]) -> Graph:
     """Add RDF files or directories to `graph`; the first unreadable input is an InputError."""
-    from mesokg.inputs import read_inputs, resolve_record_codes
-
     inputs = read_inputs(paths, graph)
     if inputs.errors:
         raise inputs.errors[0]

@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rdflib import Graph
+from rdflib.namespace import RDF
 
 from mesokg.errors import MesokgError
+from mesokg.prefixes import compact
 
 MESOKG = "https://w3id.org/mesokg/"
 CHAIN_PROPERTIES = ("contraindicatedIn", "hasAdverseEffect")
@@ -31,10 +33,35 @@ class ReasonResult:
     def ok(self) -> bool:
         return self.consistent and not self.unsatisfiable
 
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    def as_dict(self) -> dict:
+        return {
+            "consistent": self.consistent,
+            "unsatisfiable": sorted(self.unsatisfiable),
+            "inferredTypes": {i: sorted(c) for i, c in sorted(self.inferred_types.items())},
+            "propertyValues": [list(v) for v in sorted(self.property_values)],
+            "message": self.message,
+        }
+
+    def text(self) -> str:
+        lines = [f"consistency: {'consistent' if self.consistent else 'INCONSISTENT'}"]
+        if self.consistent:
+            lines.append(f"unsatisfiable classes: {len(self.unsatisfiable)}")
+            lines += [f"  {compact(iri)}" for iri in self.unsatisfiable]
+            members: dict[str, list[str]] = {}
+            for individual, classes in self.inferred_types.items():
+                for cls in classes:
+                    members.setdefault(cls, []).append(individual)
+            lines.append("inferred classification:")
+            lines += [f"  {compact(c)}: {', '.join(sorted(compact(i) for i in members[c]))}" for c in sorted(members)]
+            lines.append(f"inferred property values: {len(self.property_values)}")
+        return "\n".join(lines) + "\n"
+
 
 def _asserted_types(graph: Graph) -> dict[str, set[str]]:
-    from rdflib.namespace import RDF
-
     types: dict[str, set[str]] = {}
     for s, o in graph.subject_objects(RDF.type):
         types.setdefault(str(s), set()).add(str(o))

@@ -1,84 +1,34 @@
-"""SHACL validation of patient records with pySHACL, the reference engine."""
+"""SHACL validation of patient records: the compiled shapes over a backend (mesokg.engine, fast), or pySHACL
+over an rdflib graph (the reference); `auto` picks the first and hands over to the second where needed."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyshacl
+import rdflib
 from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import RDF, SH
 
+from mesokg.backends import GraphBackend
+from mesokg.coding import resolve_record_codes
+from mesokg.engine import Engine, local_engine
 from mesokg.errors import InputError, MesokgError, located
-from mesokg.graph import knowledge_graph, parse_turtle
-from mesokg.inputs import read_inputs, resolve_record_codes
+from mesokg.graph import knowledge_graph
+from mesokg.inputs import read_inputs
 from mesokg.prefixes import compact
-from mesokg.resources import ontology_dir
+from mesokg.rdfio import detect_format, expand_paths, parse_rdf
+from mesokg.results import ValidationOutcome, ValidationResult, conforms_of
+from mesokg.rule import patient_shapes, strength_of
+from mesokg.sparql_shacl import EvaluationError, Unsupported, compile_shapes
+from mesokg.store import to_ox
 
 MESOKG = "https://w3id.org/mesokg/"
-SEVERITY_ORDER = {"Info": 0, "Warning": 1, "Violation": 2}
-
-
-@dataclass(frozen=True)
-class ValidationResult:
-    patient: str | None
-    focus: str
-    shape: str
-    component: str
-    severity: str
-    message: str
-    value: str | None = None
-    path: str | None = None
-    reasons: tuple[str, ...] = ()
-
-
-@dataclass
-class ValidationOutcome:
-    conforms: bool
-    results: list[ValidationResult] = field(default_factory=list)
-    raw_report: Graph | None = None  # pySHACL's report; the SPARQL engine's is made on demand (see report)
-    errors: list[InputError] = field(default_factory=list)
-    files: list[Path] = field(default_factory=list)
-    engine: str = "pyshacl"
-    note: str | None = None  # why the requested engine was not the one that ran
-    violations: list = field(default_factory=list, repr=False)  # the SPARQL engine's raw results
-    shapes: Graph | None = field(default=None, repr=False)  # the shapes graph (for the report's paths)
-
-    @property
-    def report(self) -> Graph | None:
-        """The standard sh:ValidationReport graph."""
-        if self.raw_report is None and self.engine == "sparql" and (self.files or self.violations):
-            self.raw_report = report_graph(self.violations, self.conforms, self.shapes)
-        return self.raw_report
-
-    def fails(self, fail_on: str = "violation") -> bool:
-        threshold = SEVERITY_ORDER["Warning" if fail_on == "warning" else "Violation"]
-        return any(SEVERITY_ORDER.get(r.severity, 2) >= threshold for r in self.results)
-
-    def as_dict(self) -> dict:
-        return {
-            "conforms": self.conforms,
-            "results": [{**r.__dict__, "reasons": list(r.reasons)} for r in self.results],
-            "errors": [str(e) for e in self.errors],
-            "files": [str(f) for f in self.files],
-            "engine": self.engine,
-        }
-
-
-def patient_shapes() -> Graph:
-    graph = Graph()
-    parse_turtle(graph, ontology_dir() / "shapes" / "patient.shacl.ttl")
-    return graph
 
 
 def load_shapes(paths) -> Graph:
     """The shapes graph of the given files (`--shapes`), each parsed with its own URI as base, so that
     relative IRIs resolve as rdflib and pySHACL resolve them; a bad file is one InputError."""
-    import rdflib
-
-    from mesokg.graph import parse_rdf
-    from mesokg.inputs import detect_format, expand_paths
-
     graph = Graph()
     files, errors = expand_paths(list(paths))
     if errors:
@@ -140,8 +90,6 @@ def validate(
     unless the shapes use a feature it does not evaluate, or one of its queries fails, and then pySHACL.
     `use_kb` False validates the data alone: the knowledge base is neither built nor merged in.
     """
-    from mesokg.sparql_shacl import EvaluationError, Unsupported, compile_shapes
-
     if engine not in ENGINES:
         raise MesokgError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
     if engine == "pyshacl" and store is not None:
@@ -180,65 +128,16 @@ def validate_sparql(
     use_kb: bool = True,
 ):
     """The fast path (mesokg.engine): SHACL compiled to SPARQL over pyoxigraph."""
-    from mesokg.engine import local_engine
-
     engine = local_engine(kb, store, fingerprint, shapes=shapes, use_kb=use_kb)
     loaded = engine.load(paths, progress)
     if not loaded.files and store is None:
         return ValidationOutcome(conforms=False, errors=loaded.errors, engine="sparql")
     results = engine.validate(plans, check=loaded.files)
-    conforms = _conforms(results)
+    conforms = conforms_of(results)
     outcome = ValidationOutcome(conforms, results, None, loaded.errors, loaded.files, "sparql")
     outcome.violations = engine.violations
     outcome.shapes = engine.shapes
     return outcome
-
-
-def report_graph(violations, conforms: bool, shapes: Graph | None = None) -> Graph:
-    """A sh:ValidationReport of the SPARQL engine's violations, for `-f turtle`; a result path that is a
-    path expression (a blank node of `shapes`) is copied with its structure."""
-    from rdflib import BNode, Literal
-    from rdflib.namespace import XSD
-
-    from mesokg.prefixes import bind_prefixes
-
-    report = bind_prefixes(Graph())
-    root = BNode()
-    report.add((root, RDF.type, SH.ValidationReport))
-    report.add((root, SH.conforms, Literal(conforms, datatype=XSD.boolean)))
-    for violation in violations:
-        node = BNode()
-        report.add((root, SH.result, node))
-        for predicate, term in (
-            (RDF.type, SH.ValidationResult),
-            (SH.focusNode, violation.focus),
-            (SH.sourceShape, violation.shape),
-            (SH.sourceConstraint, violation.constraint),
-            (SH.sourceConstraintComponent, violation.component),
-            (SH.resultSeverity, violation.severity),
-            (SH.resultPath, violation.path),
-            (SH.value, violation.value),
-            (SH.resultMessage, Literal(violation.message) if violation.message else None),
-        ):
-            if term is not None:
-                report.add((node, predicate, term))
-        if isinstance(violation.path, BNode) and shapes is not None:
-            _copy_structure(shapes, violation.path, report)
-    return report
-
-
-def _copy_structure(source: Graph, node: BNode, target: Graph) -> None:
-    """The triples of `source` reachable from the blank node `node` through blank nodes."""
-    todo, seen = [node], set()
-    while todo:
-        current = todo.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        for predicate, obj in source.predicate_objects(current):
-            target.add((current, predicate, obj))
-            if isinstance(obj, BNode):
-                todo.append(obj)
 
 
 def validate_pyshacl(
@@ -268,9 +167,11 @@ def validate_pyshacl(
         raise MesokgError(f"pySHACL cannot validate with these shapes: {first}")
     results = []
     nested = set(report.objects(None, SH.detail))
-    for node in report.subjects(RDF.type, SH.ValidationResult):
-        if node in nested:
-            continue
+    nodes = [node for node in report.subjects(RDF.type, SH.ValidationResult) if node not in nested]
+    chains = _reason_chains(
+        data, shapes, [(report.value(n, SH.sourceShape), report.value(n, SH.focusNode)) for n in nodes]
+    )
+    for node in nodes:
         focus = report.value(node, SH.focusNode)
         constraint = report.value(node, SH.sourceConstraint)
         rule = constraint if isinstance(constraint, URIRef) else report.value(node, SH.sourceShape)
@@ -285,47 +186,27 @@ def validate_pyshacl(
                 message=str(report.value(node, SH.resultMessage) or ""),
                 value=_term(report.value(node, SH.value), data),
                 path=_term(report.value(node, SH.resultPath)),
-                reasons=_reason_chain(data, shapes, report.value(node, SH.sourceShape), focus),
+                reasons=chains.get((report.value(node, SH.sourceShape), focus), ()),
             )
         )
     results.sort(key=lambda r: (r.patient or "", r.focus, r.shape, r.component, r.value or ""))
     # conforming as mesokg means it for both engines: no result more severe than a warning (pySHACL's own
     # sh:conforms, in the report graph, can be false for warnings of SPARQL-based components)
-    outcome = ValidationOutcome(_conforms(results), results, report, inputs.errors, inputs.files, "pyshacl")
+    outcome = ValidationOutcome(conforms_of(results), results, report, inputs.errors, inputs.files, "pyshacl")
     outcome.shapes = shapes
     return outcome
 
 
-def _conforms(results) -> bool:
-    """No result of severity sh:Violation (or a severity mesokg does not know, counted as one)."""
-    return not any(SEVERITY_ORDER.get(r.severity, 2) >= 2 for r in results)
-
-
-def _reason_chain(data: Graph, shapes: Graph, shape, focus) -> tuple[str, ...]:
-    """For a result of the clinical rule, the reasons behind it (the rule that `mesokg screen` runs)."""
-    strength = shapes.value(shape, URIRef(MESOKG + "contraindicationStrength"))
-    if strength is None:
-        return ()
-    from mesokg.screen import rule_query, session_reasons
-
-    reasons = session_reasons(data, focus, str(strength).rsplit("/", 1)[-1], rule_query(shapes))
-    return tuple(r.describe() for r in reasons)
-
-
-def format_text(outcome: ValidationOutcome) -> str:
-    lines = []
-    if outcome.files:
-        lines.append(
-            f"{len(outcome.files)} file(s) validated: "
-            + ("conforms" if outcome.conforms else f"{len(outcome.results)} result(s)")
+def _reason_chains(data: Graph, shapes: Graph, results: list) -> dict:
+    """For the results of the clinical rule, the reasons behind each (the rule `mesokg screen` runs), from one
+    run of the rule over the validated graph: (shape, focus) -> reason texts."""
+    wanted = {(shape, focus) for shape, focus in results if strength_of(shapes, shape) is not None}
+    if not wanted:
+        return {}
+    engine = Engine(lambda: data, "pyshacl", store=GraphBackend(data), shapes=shapes)
+    return {
+        (shape, focus): tuple(
+            r.describe() for r in engine.session_reasons(strength_of(shapes, shape)).get(to_ox(focus), [])
         )
-    current = object()
-    for result in outcome.results:
-        if result.patient != current:
-            current = result.patient
-            lines.append(f"\npatient {result.patient or '(no patient)'}")
-        where = f" at {result.focus}" if result.focus != result.patient else ""
-        value = f" [value: {result.value}]" if result.value and result.value != result.focus else ""
-        lines.append(f"  {result.severity.upper()} {result.shape}{where}: {result.message}{value}")
-        lines.extend(f"      because {reason}" for reason in result.reasons)
-    return "\n".join(lines).lstrip("\n") + "\n"
+        for shape, focus in wanted
+    }

@@ -1,0 +1,186 @@
+"""Commands on patient records: validate, screen, import-fhir, load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mesokg import api
+from mesokg.cli._base import (
+    cli,
+    emit,
+    endpoint_option,
+    finish,
+    graph_option,
+    progress_bar,
+    show,
+    source_option,
+    store_option,
+)
+
+
+@cli.command(name="validate")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "turtle"]),
+    default="text",
+    show_default=True,
+    help="turtle is the standard sh:ValidationReport.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["violation", "warning"]),
+    default="violation",
+    show_default=True,
+    help="The least severe result that makes the exit code 1.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "sparql", "pyshacl"]),
+    default="auto",
+    show_default=True,
+    help="sparql: the shapes compiled to SPARQL in an embedded store (fast); pyshacl: the reference engine; "
+    "auto: sparql unless the shapes use a feature it does not evaluate.",
+)
+@click.option(
+    "--shapes",
+    "shapes_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Validate against the SHACL shapes in this file (Turtle or any RDF syntax; repeatable) instead of the "
+    "bundled patient shapes.",
+)
+@click.option("--no-kb", is_flag=True, help="Validate the data alone, without the knowledge base merged in.")
+@store_option
+@source_option
+def validate_command(
+    files: tuple[Path, ...],
+    fmt: str,
+    fail_on: str,
+    engine: str,
+    shapes_files: tuple[Path, ...],
+    no_kb: bool,
+    store_path: Path | None,
+    source_dir: Path | None,
+) -> None:
+    """SHACL-validate patient records (files or directories; Turtle, N-Triples, JSON-LD, RDF/XML, FHIR R4
+    Bundles in JSON), or any data against your own shapes (--shapes). With --store, every patient in the
+    store is validated, the given files added first.
+
+    Exit codes: 0 conforms (warnings allowed unless --fail-on warning), 1 does not, 2 an input could not
+    be read (the others are still validated and reported).
+    """
+    outcome = api.validate(
+        files,
+        engine=engine,
+        shapes=shapes_files or None,
+        use_kb=not no_kb,
+        store=store_path,
+        source=source_dir,
+        progress=progress_bar(True),
+    )
+    if outcome.note:
+        click.echo(f"mesokg: note: {outcome.note}", err=True)
+    if fmt == "turtle":
+        if outcome.report is not None:
+            click.echo(outcome.report.serialize(format="turtle"), nl=False)
+    else:
+        show(outcome, fmt)
+    finish(outcome.errors, outcome.fails(fail_on))
+
+
+@cli.command(name="screen")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--treatment",
+    default=None,
+    help="Screen every patient for this treatment (IRI, CURIE or label) instead of their planned sessions.",
+)
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--engine",
+    type=click.Choice(["sparql", "rdflib"]),
+    default="sparql",
+    show_default=True,
+    help="sparql: the clinical rule once for all sessions in an embedded store; rdflib: session by session "
+    "(the reference).",
+)
+@store_option
+@endpoint_option
+@graph_option
+@source_option
+def screen_command(
+    files: tuple[Path, ...],
+    treatment: str | None,
+    fmt: str,
+    engine: str,
+    store_path: Path | None,
+    endpoint: str | None,
+    data_graph: str,
+    source_dir: Path | None,
+) -> None:
+    """Screen patients: for each planned treatment, contraindicated / caution / none, with every reason.
+    With --store, every patient in the store is screened, the given files added first.
+
+    Exit codes: 0 no contraindication found, 1 some (absolute or relative), 2 an input could not be read
+    or the treatment is unknown (the readable inputs are still screened and reported).
+    """
+    outcome = api.screen(
+        files,
+        treatment=treatment,
+        engine=engine,
+        store=store_path,
+        endpoint=endpoint,
+        graph=data_graph,
+        source=source_dir,
+        progress=progress_bar(True),
+    )
+    show(outcome, fmt)
+    finish(outcome.errors, outcome.flagged)
+
+
+@cli.command(name="import-fhir")
+@click.argument("bundle", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Turtle file to write (written whole or not at all); standard output if not given.",
+)
+@source_option
+def import_fhir_command(bundle: Path, output: Path | None, source_dir: Path | None) -> None:
+    """Read an HL7 FHIR R4 Bundle (JSON) into mesokg's patient model, as Turtle.
+
+    Patient, Condition (active), MedicationStatement / MedicationRequest, AllergyIntolerance, pregnancy and
+    breastfeeding status Observations, and planned Procedure / ServiceRequest become patient records; their
+    clinical codes are kept (mesokg:code) and resolved to the graph's concepts where mapped.
+    Exit codes: 0 written, 2 malformed bundle (the message names the JSON path) or unwritable output.
+    """
+    emit(api.import_fhir(bundle, output=output, source=source_dir).text(), output)
+
+
+@cli.command(name="load")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--endpoint",
+    required=True,
+    metavar="URL",
+    help="The store's SPARQL 1.1 Graph Store Protocol endpoint (Oxigraph: http://HOST:PORT/store).",
+)
+@graph_option
+@source_option
+def load_command(files: tuple[Path, ...], endpoint: str, data_graph: str, source_dir: Path | None) -> None:
+    """Load patient records (RDF or FHIR bundles, codes resolved) and the knowledge graph into a SPARQL store.
+
+    The knowledge graph replaces the named graph urn:mesokg:graph:kb; the records are added to --graph.
+    Then 'mesokg query --endpoint' and 'mesokg screen --endpoint' ask the store.
+    Exit codes: 0 loaded, 2 an input could not be read (the others are loaded) or the store is down or refuses.
+    """
+    result = api.load(files, endpoint=endpoint, graph=data_graph, source=source_dir)
+    click.echo(result.text(), err=True, nl=False)
+    finish(result.errors, False)

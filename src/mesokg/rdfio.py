@@ -1,0 +1,103 @@
+"""Reading RDF files: which files a path names, their syntax, and parsing with one-line errors.
+
+Every failure is an InputError naming the file (and line and column where the parser gives them).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rdflib import Graph
+from rdflib.plugins.parsers.notation3 import BadSyntax
+
+from mesokg.errors import InputError, located
+
+FORMAT_NAMES = {"turtle": "Turtle", "nt": "N-Triples", "json-ld": "JSON-LD", "xml": "RDF/XML", "n3": "N3"}
+
+
+def parse_turtle(graph: Graph, path: Path) -> None:
+    """Parse one Turtle file into `graph`, turning every failure into a one-line InputError."""
+    parse_rdf(graph, path, "turtle")
+
+
+def parse_rdf(graph: Graph, path: Path, rdf_format: str) -> None:
+    """Parse one RDF file into `graph`, turning every failure into a one-line InputError."""
+    shown = FORMAT_NAMES.get(rdf_format, rdf_format)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(located(path, "file not found")) from None
+    except OSError as error:
+        raise InputError(located(path, f"cannot read: {error.strerror or error}")) from None
+    if not data.strip():
+        raise InputError(located(path, "empty file"))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise InputError(located(path, f"not UTF-8 (byte 0x{data[error.start]:02x})", line)) from None
+    try:
+        graph.parse(data=text, format=rdf_format, publicID=path.resolve().as_uri())
+    except BadSyntax as error:
+        raise InputError(located(path, f"malformed {shown}: {_why(error)}", *_position(error))) from None
+    except Exception as error:  # rdflib raises several unrelated types for bad input
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise InputError(located(path, f"malformed {shown}: {first}")) from None
+
+
+def _position(error: BadSyntax) -> tuple[int, int | None]:
+    """1-based line and column of a Turtle syntax error."""
+    text = error._str.decode("utf-8", "replace") if isinstance(error._str, bytes) else str(error._str)
+    offset = min(error._i, len(text))
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _why(error: BadSyntax) -> str:
+    """The parser's reason, without its multi-line excerpt."""
+    message = str(error.message)
+    start = message.find("Bad syntax (")
+    return message[start + len("Bad syntax (") : message.find(")", start)] if start >= 0 else message.splitlines()[0]
+
+
+SUFFIX_FORMATS = {
+    ".ttl": "turtle",
+    ".turtle": "turtle",
+    ".nt": "nt",
+    ".n3": "n3",
+    ".jsonld": "json-ld",
+    ".json": "json-ld",
+    ".rdf": "xml",
+    ".owl": "xml",
+    ".xml": "xml",
+}
+
+
+def expand_paths(paths: list[Path] | tuple[Path, ...]) -> tuple[list[Path], list[InputError]]:
+    """Files as given, and the RDF files (by extension) inside directories, sorted."""
+    files: list[Path] = []
+    errors: list[InputError] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIX_FORMATS)
+            if not found:
+                errors.append(
+                    InputError(located(path, "no RDF files (.ttl, .nt, .jsonld, .rdf ...) in this directory"))
+                )
+            files.extend(found)
+        elif path.exists():
+            files.append(path)
+        else:
+            errors.append(InputError(located(path, "file not found")))
+    return files, errors
+
+
+def detect_format(path: Path, head: bytes) -> str:
+    """The RDF syntax from the extension, or from the first bytes when the extension says nothing."""
+    if path.suffix.lower() in SUFFIX_FORMATS:
+        return SUFFIX_FORMATS[path.suffix.lower()]
+    start = head.lstrip()[:200]
+    if start.startswith((b"{", b"[")):
+        return "json-ld"
+    if start.startswith(b"<?xml") or b"<rdf:RDF" in start:
+        return "xml"
+    return "turtle"

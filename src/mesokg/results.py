@@ -1,0 +1,262 @@
+"""The result types every engine and backend returns, with their JSON form (`as_dict`) and text (`text`).
+
+Validation results, screening findings and their reasons, and the clinical codes attached to them are the
+contract of the command line's JSON output (docs/DESIGN.md); the engines only fill them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rdflib import BNode, Graph, Literal
+from rdflib.namespace import RDF, SH, XSD
+
+from mesokg.errors import InputError
+from mesokg.prefixes import bind_prefixes, compact
+
+
+@dataclass(frozen=True)
+class Code:
+    """One mapping of a concept to a clinical code, as a clinical system would display it."""
+
+    curie: str
+    system: str | None  # the FHIR Coding.system URI, where FHIR names the code system
+    code: str
+    match: str  # exactMatch, closeMatch, narrowMatch (the code is narrower), broadMatch (the code is broader)
+    display: str | None  # the code's title from shipped code data; None where its licence forbids (SNOMED CT)
+
+
+@dataclass(frozen=True)
+class Reason:
+    kind: str
+    concept: str
+    conceptLabel: str  # noqa: N815 - the JSON field name of the contract
+    strength: str
+    source: str
+    contraindicatedIn: str  # noqa: N815
+    via: str | None
+    assertion: str
+    rationale: str | None
+    codes: tuple[Code, ...] = ()  # the concept's mappings to clinical terminologies
+    recordCodes: tuple[str, ...] = ()  # noqa: N815 - the codes the patient's record itself gave (CURIEs)
+    contraindicatedInCodes: tuple[Code, ...] = ()  # noqa: N815
+
+    def describe(self) -> str:
+        via = f" via {compact(self.via)}" if self.via else ""
+        coded = f" (coded {', '.join(self.recordCodes)})" if self.recordCodes else ""
+        return (
+            f"{self.kind} {self.conceptLabel}{coded}: {self.strength} contraindication in "
+            f"{compact(self.contraindicatedIn)}{via} (source: {self.source})"
+        )
+
+
+@dataclass
+class Finding:
+    treatment: str
+    treatmentLabel: str  # noqa: N815
+    status: str
+    reasons: list[Reason] = field(default_factory=list)
+
+
+@dataclass
+class PatientScreen:
+    patient: str
+    findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass
+class ScreenOutcome:
+    patients: list[PatientScreen] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+
+    @property
+    def flagged(self) -> bool:
+        return any(f.status != "none" for p in self.patients for f in p.findings)
+
+    @property
+    def exit_code(self) -> int:
+        """2 if an input could not be read, else 1 if any finding is not "none", else 0."""
+        return 2 if self.errors else 1 if self.flagged else 0
+
+    def text(self) -> str:
+        return screen_text(self)
+
+    def as_dict(self) -> dict:
+        """The JSON contract of DESIGN.md (built by hand: dataclasses.asdict deep-copies, which costs seconds
+        for a hundred thousand patients)."""
+        made: dict[int, dict] = {}  # a reason shared by many patients becomes one dict, not one each
+
+        def reason_dict(reason: Reason) -> dict:
+            found = made.get(id(reason))
+            if found is None:
+                found = made[id(reason)] = _reason_dict(reason)
+            return found
+
+        return {
+            "patients": [
+                {
+                    "patient": p.patient,
+                    "findings": [
+                        {
+                            "treatment": f.treatment,
+                            "treatmentLabel": f.treatmentLabel,
+                            "status": f.status,
+                            "reasons": [reason_dict(r) for r in f.reasons],
+                        }
+                        for f in p.findings
+                    ],
+                }
+                for p in self.patients
+            ]
+        }
+
+
+def _reason_dict(reason: Reason) -> dict:
+    fields = dict(reason.__dict__)
+    for name in ("codes", "contraindicatedInCodes"):
+        fields[name] = [dict(code.__dict__) for code in fields[name]]
+    fields["recordCodes"] = list(fields["recordCodes"])
+    return fields
+
+
+def screen_text(outcome: ScreenOutcome) -> str:
+    lines = []
+    for screened in outcome.patients:
+        lines.append(f"patient {screened.patient}")
+        if not screened.findings:
+            lines.append("  no planned treatment to screen")
+        for finding in screened.findings:
+            lines.append(f"  {finding.status.upper():<15} {finding.treatmentLabel}")
+            for r in finding.reasons:
+                lines.append(f"    - {r.describe()}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+SEVERITY_ORDER = {"Info": 0, "Warning": 1, "Violation": 2}
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    patient: str | None
+    focus: str
+    shape: str
+    component: str
+    severity: str
+    message: str
+    value: str | None = None
+    path: str | None = None
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass
+class ValidationOutcome:
+    conforms: bool
+    results: list[ValidationResult] = field(default_factory=list)
+    raw_report: Graph | None = None  # pySHACL's report; the SPARQL engine's is made on demand (see report)
+    errors: list[InputError] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    engine: str = "pyshacl"
+    note: str | None = None  # why the requested engine was not the one that ran
+    violations: list = field(default_factory=list, repr=False)  # the SPARQL engine's raw results
+    shapes: Graph | None = field(default=None, repr=False)  # the shapes graph (for the report's paths)
+
+    @property
+    def report(self) -> Graph | None:
+        """The standard sh:ValidationReport graph."""
+        if self.raw_report is None and self.engine == "sparql" and (self.files or self.violations):
+            self.raw_report = report_graph(self.violations, self.conforms, self.shapes)
+        return self.raw_report
+
+    def fails(self, fail_on: str = "violation") -> bool:
+        threshold = SEVERITY_ORDER["Warning" if fail_on == "warning" else "Violation"]
+        return any(SEVERITY_ORDER.get(r.severity, 2) >= threshold for r in self.results)
+
+    def exit_code_for(self, fail_on: str = "violation") -> int:
+        """2 if an input could not be read, else 1 if a result is at least as severe as `fail_on`, else 0."""
+        return 2 if self.errors else 1 if self.fails(fail_on) else 0
+
+    @property
+    def exit_code(self) -> int:
+        return self.exit_code_for("violation")
+
+    def text(self) -> str:
+        return validation_text(self)
+
+    def as_dict(self) -> dict:
+        return {
+            "conforms": self.conforms,
+            "results": [{**r.__dict__, "reasons": list(r.reasons)} for r in self.results],
+            "errors": [str(e) for e in self.errors],
+            "files": [str(f) for f in self.files],
+            "engine": self.engine,
+        }
+
+
+def report_graph(violations, conforms: bool, shapes: Graph | None = None) -> Graph:
+    """A sh:ValidationReport of the SPARQL engine's violations, for `-f turtle`; a result path that is a
+    path expression (a blank node of `shapes`) is copied with its structure."""
+    report = bind_prefixes(Graph())
+    root = BNode()
+    report.add((root, RDF.type, SH.ValidationReport))
+    report.add((root, SH.conforms, Literal(conforms, datatype=XSD.boolean)))
+    for violation in violations:
+        node = BNode()
+        report.add((root, SH.result, node))
+        for predicate, term in (
+            (RDF.type, SH.ValidationResult),
+            (SH.focusNode, violation.focus),
+            (SH.sourceShape, violation.shape),
+            (SH.sourceConstraint, violation.constraint),
+            (SH.sourceConstraintComponent, violation.component),
+            (SH.resultSeverity, violation.severity),
+            (SH.resultPath, violation.path),
+            (SH.value, violation.value),
+            (SH.resultMessage, Literal(violation.message) if violation.message else None),
+        ):
+            if term is not None:
+                report.add((node, predicate, term))
+        if isinstance(violation.path, BNode) and shapes is not None:
+            for triple in blank_closure(shapes, violation.path):
+                report.add(triple)
+    return report
+
+
+def blank_closure(source: Graph, node: BNode):
+    """The triples of `source` reachable from the blank node `node` through blank nodes (a path expression,
+    a list): what a copy of `node` into another graph needs."""
+    todo, seen = [node], set()
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        for predicate, obj in source.predicate_objects(current):
+            yield current, predicate, obj
+            if isinstance(obj, BNode):
+                todo.append(obj)
+
+
+def conforms_of(results) -> bool:
+    """No result of severity sh:Violation (or a severity mesokg does not know, counted as one)."""
+    return not any(SEVERITY_ORDER.get(r.severity, 2) >= 2 for r in results)
+
+
+def validation_text(outcome: ValidationOutcome) -> str:
+    lines = []
+    if outcome.files:
+        lines.append(
+            f"{len(outcome.files)} file(s) validated: "
+            + ("conforms" if outcome.conforms else f"{len(outcome.results)} result(s)")
+        )
+    current = object()
+    for result in outcome.results:
+        if result.patient != current:
+            current = result.patient
+            lines.append(f"\npatient {result.patient or '(no patient)'}")
+        where = f" at {result.focus}" if result.focus != result.patient else ""
+        value = f" [value: {result.value}]" if result.value and result.value != result.focus else ""
+        lines.append(f"  {result.severity.upper()} {result.shape}{where}: {result.message}{value}")
+        lines.extend(f"      because {reason}" for reason in result.reasons)
+    return "\n".join(lines).lstrip("\n") + "\n"
