@@ -88,7 +88,8 @@ def label_of(graph: Graph, iri: URIRef) -> str:
 
 
 def resolve(graph: Graph, value: str, kind: str = "concept", name: str = "value") -> URIRef:
-    """The one concept of `kind` that `value` names: an IRI, a CURIE, or a label or synonym (any case)."""
+    """The one concept of `kind` that `value` names: an IRI, a CURIE, the local name of a mesokg IRI, a label
+    or synonym (any case), or a clinical code. An unknown or ambiguous value is an error listing candidates."""
     text = value.strip()
     pool, members, by_label = _kind_index(graph, kind)
     code = CODE.fullmatch(text)
@@ -99,6 +100,9 @@ def resolve(graph: Graph, value: str, kind: str = "concept", name: str = "value"
         if iri in members:
             return iri
         raise ResolutionError(f"{name}={value!r}: {compact(str(iri))} is not a {kind} of the graph")
+    local = URIRef(MESOKG + text)
+    if LOCAL_NAME.fullmatch(text) and local in members:
+        return local
     wanted = text.casefold()
     matches = sorted(by_label.get(wanted, ()))
     if len(matches) == 1:
@@ -114,8 +118,16 @@ def resolve(graph: Graph, value: str, kind: str = "concept", name: str = "value"
     close = difflib.get_close_matches(wanted, list(labels), n=5, cutoff=0.6)
     if not close:
         close = [label for label in labels if wanted and (wanted in label or label in wanted)][:5]
-    hint = "; did you mean: " + "; ".join(str(Candidate(labels[c], c)) for c in close) if close else ""
+    if close:
+        hint = "; did you mean: " + "; ".join(str(Candidate(labels[c], c)) for c in close)
+    else:  # nothing alike: some of the candidates, so the user sees what a value looks like
+        shown = "; ".join(str(Candidate(c, label_of(graph, c))) for c in pool[:CANDIDATES_SHOWN])
+        hint = f"; the {len(pool)} {kind}s include: {shown}" if pool else f"; the graph has no {kind}"
     raise ResolutionError(f"{name}={value!r} names no {kind}{hint}")
+
+
+LOCAL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")  # the local names of mesokg's IRIs (docs: Identifiers)
+CANDIDATES_SHOWN = 8
 
 
 # prefixes whose IRIs name concepts of the graph itself; every other prefix is a code system
@@ -260,6 +272,9 @@ def lookup(graph: Graph, text: str) -> list[Hit]:
         return []
     wanted = value.casefold()
     hits = {}
+    local = URIRef(MESOKG + value)
+    if LOCAL_NAME.fullmatch(value) and (local, RDFS.label, None) in graph:
+        hits[local] = _hit(graph, local, f"local name {value}")
     for predicate, how in ((RDFS.label, "label"), (SKOS.altLabel, "synonym")):
         for concept, literal in graph.subject_objects(predicate):
             if isinstance(concept, URIRef) and str(literal).casefold() == wanted and concept not in hits:
