@@ -32,7 +32,20 @@ def make_world(root: Path, *extra: Path) -> Path:
 
 @pytest.fixture
 def world(tmp_path: Path) -> Path:
+    """A fixture world of the test's own, for tests that add or remove modules."""
     return make_world(tmp_path / "world")
+
+
+@pytest.fixture(scope="session")
+def fixture_world(tmp_path_factory) -> Path:
+    """One fixture world for the whole session, for tests that only read it (never write into it)."""
+    return make_world(tmp_path_factory.mktemp("shared") / "world")
+
+
+@pytest.fixture(scope="session")
+def fixture_graph(fixture_world: Path) -> Graph:
+    """The fixture world, built once with materialised inheritance: shared and read-only."""
+    return knowledge_graph(fixture_world)
 
 
 @pytest.fixture

@@ -25,8 +25,11 @@ from mesokg.screening import screen
 from mesokg.validation import validate
 
 GENERATOR = Path(__file__).resolve().parents[1] / "benchmarks" / "generate.py"
-# (size, seed, invalid share): a clean population, and two with many broken records of every kind
-POPULATIONS = [(40, 11, 0.0), (60, 12, 0.5), (60, 13, 0.8)]
+# (size, seed, invalid share): a clean population, and two with broken records of every kind (the generator's
+# kinds take turns, so 16 broken records hold each of its 16 kinds once; the test below checks it). Kept small:
+# pySHACL, the reference, takes about a second per patient on the bundled knowledge base.
+POPULATIONS = [(10, 11, 0.0), (32, 12, 0.5), (20, 13, 0.8)]
+pytestmark = pytest.mark.slow  # every test runs pySHACL over the bundled knowledge base
 
 
 def load_generator():
@@ -38,9 +41,14 @@ def load_generator():
 
 
 @pytest.fixture(scope="module")
-def populations(tmp_path_factory, built_graph: Graph) -> dict[tuple, Path]:
+def generator_and_table(built_graph: Graph):
     generate = load_generator()
-    table = generate.clinical_table(built_graph)
+    return generate, generate.clinical_table(built_graph)
+
+
+@pytest.fixture(scope="module")
+def populations(tmp_path_factory, generator_and_table) -> dict[tuple, Path]:
+    generate, table = generator_and_table
     made = {}
     for size, seed, share in POPULATIONS:
         path = tmp_path_factory.mktemp("population") / f"p{size}-{seed}.nt"
@@ -48,6 +56,13 @@ def populations(tmp_path_factory, built_graph: Graph) -> dict[tuple, Path]:
         path.write_text("".join(population.lines("nt")), encoding="utf-8")
         made[(size, seed, share)] = (path, population.summary.invalid)
     return made
+
+
+@pytest.mark.parametrize("population", POPULATIONS[1:], ids=lambda p: f"{p[0]}-patients-seed{p[1]}-invalid{p[2]}")
+def test_each_broken_population_holds_every_kind_of_broken_record(generator_and_table, population):
+    generate, table = generator_and_table
+    records = generate.records(*population, table)
+    assert {r.invalid for r in records if r.invalid} == set(generate.INVALID_KINDS)
 
 
 BLANK = re.compile(r"_:\w+")

@@ -21,6 +21,7 @@ from mesokg.serve import die_with_parent, free_port
 
 ROOT = Path(__file__).parents[1]
 DATA = [ROOT / "examples" / "patients", ROOT / "examples" / "fhir"]
+pytestmark = pytest.mark.slow  # an oxigraph server in a process of its own
 
 
 @pytest.fixture(scope="module")

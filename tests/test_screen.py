@@ -30,14 +30,29 @@ def treatments(kb: Graph, where: str = "") -> set[str]:
     return {str(row.t).removeprefix(M) for row in kb.query(query)}
 
 
-def statuses_for_every_treatment(kb: Graph, tmp_path: Path, facts: str) -> dict[str, str]:
-    path = tmp_path / "patient.ttl"
-    path.write_text(PATIENT + facts + " .\n")
-    found = {}
-    for treatment in treatments(kb):
-        (patient,) = screen([path], kb, f"mesokg:{treatment}").patients
-        (finding,) = patient.findings
-        found[treatment] = finding.status
+def statuses_for_every_treatment(kb: Graph, tmp_path: Path, cases: dict[str, str]) -> dict[str, dict[str, str]]:
+    """case -> treatment -> status: one patient per case (with its `facts`) and a planned session of every
+    treatment, all in one file and one screening run (patients and sessions are screened independently)."""
+    path = tmp_path / "patients.ttl"
+    every = sorted(treatments(kb))
+    iris = {case: f"https://example.org/p{number}" for number, case in enumerate(cases)}
+    text = []
+    for case, facts in cases.items():
+        iri = iris[case]
+        text.append(PATIENT.replace("https://example.org/p", iri) + facts + " .\n")
+        for number, treatment in enumerate(every):
+            text.append(
+                f"<{iri}> mesokg:hasSession <{iri}-s{number}> . <{iri}-s{number}> a mesokg:TreatmentSession ; "
+                f'mesokg:treatment mesokg:{treatment} ; mesokg:sessionDate "2027-01-15"^^xsd:date ; '
+                "mesokg:sessionStatus mesokg:planned .\n"
+            )
+    path.write_text("".join(text))
+    by_iri = {iri: case for case, iri in iris.items()}
+    found: dict[str, dict[str, str]] = {case: {} for case in cases}
+    for patient in screen([path], kb).patients:
+        for finding in patient.findings:
+            found[by_iri[patient.patient]][finding.treatment.removeprefix(M)] = finding.status
+    assert all(sorted(statuses) == every for statuses in found.values()), "a case was not screened for every treatment"
     return found
 
 
@@ -69,10 +84,17 @@ CASES = {
 }
 
 
+@pytest.fixture(scope="module")
+def statuses(built_graph: Graph, tmp_path_factory) -> dict[str, dict[str, str]]:
+    return statuses_for_every_treatment(
+        built_graph, tmp_path_factory.mktemp("cases"), {case: facts for case, (facts, _) in CASES.items()}
+    )
+
+
 @pytest.mark.parametrize("case", CASES)
-def test_status_for_every_treatment(built_graph: Graph, tmp_path: Path, case: str):
-    facts, expectations = CASES[case]
-    found = statuses_for_every_treatment(built_graph, tmp_path, facts)
+def test_status_for_every_treatment(built_graph: Graph, statuses: dict, case: str):
+    _, expectations = CASES[case]
+    found = statuses[case]
     for where, status, how in expectations:
         chosen = treatments(built_graph, where)
         assert chosen, f"no treatment matches {where!r}"

@@ -8,6 +8,7 @@ the statement verbatim in mesokg:sourceExcerpt.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -19,7 +20,9 @@ from mesokg.resources import ontology_dir
 
 M = "https://w3id.org/mesokg/"
 SEED_FILE = ontology_dir() / "sources" / "seed-000.txt"
-SHARED_SEED = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "000_54d8019d99e97fe0.txt"
+REPO_SEED = Path(__file__).resolve().parents[1] / "ontology" / "sources" / "seed-000.txt"
+# SHA-256 of the project's shared seed 000_54d8019d99e97fe0.txt, which the shipped seed must reproduce byte for byte
+SHARED_SEED_SHA256 = "6a68c34a4acfdb2c7c9a4a562e0a1299cca70cf6445bc18d4e70ec45264bfd89"
 PREFIXES = """
 PREFIX mesokg: <https://w3id.org/mesokg/>
 PREFIX dcterms: <http://purl.org/dc/terms/>
@@ -171,9 +174,9 @@ STATEMENTS = seed_statements(SEED_TEXT)
 
 
 def test_shipped_seed_is_the_shared_seed():
-    if not SHARED_SEED.exists():
-        pytest.skip("the shared seed directory is not beside this checkout")
-    assert SHARED_SEED.read_text(encoding="utf-8") == SEED_TEXT
+    """The seed the build reads is the repository's ontology/sources/seed-000.txt, unchanged from the shared seed."""
+    assert SEED_FILE.read_bytes() == REPO_SEED.read_bytes()
+    assert hashlib.sha256(SEED_FILE.read_bytes()).hexdigest() == SHARED_SEED_SHA256
 
 
 def test_seed_splits_into_its_statements():

@@ -28,6 +28,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDF, SH, XSD, Namespace
 
 from mesokg.errors import MesokgError
+from mesokg.results import blank_closure
 from mesokg.sparql_shacl import supported_predicates
 from mesokg.validation import load_shapes, validate
 
@@ -146,25 +147,12 @@ def results_of(report: Graph, shapes: tuple[Graph, ...]) -> Counter:
 def expected(entry: Entry) -> tuple[bool, Counter]:
     report = entry.result
     sub = Graph()
-    for triple in _closure(entry.graph, report):
+    for triple in blank_closure(entry.graph, report):
         sub.add(triple)
     for node in list(entry.graph.objects(report, SH.result)):
         sub.add((node, RDF.type, SH.ValidationResult))
     conforms = entry.graph.value(report, SH.conforms)
     return bool(conforms.toPython()), results_of(sub, (entry.graph,))
-
-
-def _closure(graph: Graph, node):
-    todo, seen = [node], set()
-    while todo:
-        current = todo.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        for p, o in graph.predicate_objects(current):
-            yield current, p, o
-            if isinstance(o, BNode):
-                todo.append(o)
 
 
 # ---- running --------------------------------------------------------------------------------------------------
