@@ -69,6 +69,28 @@ def test_screening_on_the_endpoint_gives_the_embedded_answers(loaded: str):
     assert len(json.loads(remote.output)["patients"]) == 15
 
 
+@pytest.mark.parametrize("treatment", ["methylxanthine-cellulite-mesotherapy", "mesokg:hyaluronic-acid-skin-booster"])
+def test_one_treatment_for_everyone_on_the_endpoint_gives_the_embedded_answers(loaded: str, treatment: str):
+    """Regression: `screen --endpoint URL --treatment T` ended in an AttributeError (the remote store has no
+    embedded store to add the hypothetical sessions to); the endpoint's data is now screened beside them."""
+    remote = invoke("screen", "--endpoint", f"{loaded}/query", "--treatment", treatment, "-f", "json")
+    local = invoke("screen", *map(str, DATA), "--treatment", treatment, "-f", "json")
+    assert remote.exception is None or isinstance(remote.exception, SystemExit), repr(remote.exception)
+    assert remote.exit_code == local.exit_code == 1, remote.output
+    assert json.loads(remote.output) == json.loads(local.output)
+    findings = [f for p in json.loads(remote.output)["patients"] for f in p["findings"]]
+    assert findings and {f["treatment"].rsplit("/", 1)[-1] for f in findings} == {treatment.split(":")[-1]}
+
+
+def test_the_python_api_takes_the_endpoint_as_the_cli_does(loaded: str):
+    import mesokg
+
+    remote = mesokg.screen(endpoint=f"{loaded}/query")
+    assert remote.as_dict() == json.loads(invoke("screen", "--endpoint", f"{loaded}/query", "-f", "json").output)
+    rows = mesokg.query("unsuitable-treatments", endpoint=f"{loaded}/query", condition="pregnancy").rows
+    assert rows == mesokg.query("unsuitable-treatments", condition="pregnancy").rows
+
+
 @pytest.mark.parametrize("name", sorted(n for n, q in named_queries().items() if q.path.parent.name == "cq"))
 def test_every_competency_question_gives_the_same_rows_on_the_endpoint(loaded: str, name: str):
     query = named_queries()[name]
