@@ -100,9 +100,8 @@ def resolve(graph: Graph, value: str, kind: str = "concept", name: str = "value"
         if iri in members:
             return iri
         raise ResolutionError(f"{name}={value!r}: {compact(str(iri))} is not a {kind} of the graph")
-    local = URIRef(MESOKG + text)
-    if LOCAL_NAME.fullmatch(text) and local in members:
-        return local
+    if LOCAL_NAME.fullmatch(text) and URIRef(MESOKG + text) in members:
+        return URIRef(MESOKG + text)
     wanted = text.casefold()
     matches = sorted(by_label.get(wanted, ()))
     if len(matches) == 1:
@@ -272,9 +271,8 @@ def lookup(graph: Graph, text: str) -> list[Hit]:
         return []
     wanted = value.casefold()
     hits = {}
-    local = URIRef(MESOKG + value)
-    if LOCAL_NAME.fullmatch(value) and (local, RDFS.label, None) in graph:
-        hits[local] = _hit(graph, local, f"local name {value}")
+    if LOCAL_NAME.fullmatch(value) and (URIRef(MESOKG + value), RDFS.label, None) in graph:
+        hits[URIRef(MESOKG + value)] = _hit(graph, URIRef(MESOKG + value), f"local name {value}")
     for predicate, how in ((RDFS.label, "label"), (SKOS.altLabel, "synonym")):
         for concept, literal in graph.subject_objects(predicate):
             if isinstance(concept, URIRef) and str(literal).casefold() == wanted and concept not in hits:
