@@ -12,9 +12,10 @@ from pathlib import Path
 from rdflib import Graph
 from rdflib.namespace import OWL, RDF
 
+from mesokg.prefixes import prefix_map
 from mesokg.resources import ontology_dir
 
-BASE = "https://w3id.org/mesokg/"
+BASE = prefix_map()["mesokg"]  # the base IRI, from the one prefix map
 TARGET = Path(__file__).with_name("namespace.py")
 DECLARATIONS = (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty, OWL.NamedIndividual)
 
@@ -42,10 +43,12 @@ def render(terms: list[str]) -> str:
         "from rdflib.namespace import DefinedNamespace, Namespace",
         "from rdflib.term import URIRef",
         "",
+        f'BASE = "{BASE}"  # the base IRI of every mesokg term and concept',
+        "",
         "",
         "class MESOKG(DefinedNamespace):",
         "    _fail = True",
-        f'    _NS = Namespace("{BASE}")',
+        "    _NS = Namespace(BASE)",
         "",
     ]
     lines += [f"    {t}: URIRef" for t in plain]

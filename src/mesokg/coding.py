@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, RDFS
 
+from mesokg.namespace import BASE
 from mesokg.prefixes import compact
 from mesokg.resolve import CODE as CODE_PATTERN
 from mesokg.resolve import GRAPH_PREFIXES, ResolutionError, candidates, resolve_code
@@ -51,7 +52,7 @@ def resolve_record_codes(graph: Graph) -> int:
     return len({t[0] for t in triples if t[0] in {r.node for r in records}})
 
 
-MESOKG = "https://w3id.org/mesokg/"
+MESOKG = BASE
 CODE = URIRef(MESOKG + "code")
 
 

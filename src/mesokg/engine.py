@@ -26,6 +26,7 @@ from mesokg.coding import CodedRecord, CodeResolver, record_kind, resolution_tri
 from mesokg.errors import MesokgError
 from mesokg.fhir import looks_like_fhir
 from mesokg.graph import knowledge_graph, source_fingerprint
+from mesokg.namespace import BASE
 from mesokg.prefixes import compact
 from mesokg.rdfio import detect_format, expand_paths
 from mesokg.remote import KB_GRAPH as REMOTE_KB
@@ -45,7 +46,7 @@ from mesokg.sparql_shacl import (
 from mesokg.store import BULK_THRESHOLD, DATA_PREFIX, KB_GRAPH, META_GRAPH, OX_FORMATS, Loaded, Store, to_ox, to_rdflib
 from mesokg.terminologies import warm_code_systems
 
-MESOKG = "https://w3id.org/mesokg/"
+MESOKG = BASE
 XSD_NS = "http://www.w3.org/2001/XMLSchema#"
 RESOLVED_PREFIX = graphs.RESOLVED_PREFIX
 CLINICAL_COMPONENT = URIRef(MESOKG + "ContraindicationConstraintComponent")

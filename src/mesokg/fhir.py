@@ -80,12 +80,13 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
 
 from mesokg.errors import InputError, located
+from mesokg.namespace import BASE
 from mesokg.prefixes import bind_prefixes, prefix_map
 from mesokg.rdfio import parse_turtle
 from mesokg.resources import ontology_dir
 from mesokg.terminologies import fhir_systems
 
-MESOKG = "https://w3id.org/mesokg/"
+MESOKG = BASE
 
 # FHIR code system URI -> prefix of ontology/prefixes.yaml (the code systems' own table, plus mesokg itself)
 CODE_SYSTEMS = {**fhir_systems(), MESOKG: "mesokg"}

@@ -16,10 +16,11 @@ from rdflib.namespace import RDF
 from mesokg.coding import resolve_record_codes
 from mesokg.errors import InputError, located
 from mesokg.fhir import bundle_to_graph, looks_like_fhir
+from mesokg.namespace import BASE
 from mesokg.prefixes import bind_prefixes
 from mesokg.rdfio import detect_format, expand_paths, parse_rdf
 
-MESOKG = "https://w3id.org/mesokg/"
+MESOKG = BASE
 
 
 @dataclass

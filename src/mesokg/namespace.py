@@ -6,10 +6,12 @@ Generated from ontology/mesokg.ttl by `python -m mesokg._gen_namespace`: do not 
 from rdflib.namespace import DefinedNamespace, Namespace
 from rdflib.term import URIRef
 
+BASE = "https://w3id.org/mesokg/"  # the base IRI of every mesokg term and concept
+
 
 class MESOKG(DefinedNamespace):
     _fail = True
-    _NS = Namespace("https://w3id.org/mesokg/")
+    _NS = Namespace(BASE)
 
     AdverseEffectAssertion: URIRef
     AgeGroup: URIRef

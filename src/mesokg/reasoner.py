@@ -13,9 +13,10 @@ from rdflib import Graph
 from rdflib.namespace import RDF
 
 from mesokg.errors import MesokgError
+from mesokg.namespace import BASE
 from mesokg.prefixes import compact
 
-MESOKG = "https://w3id.org/mesokg/"
+MESOKG = BASE
 CHAIN_PROPERTIES = ("contraindicatedIn", "hasAdverseEffect")
 
 

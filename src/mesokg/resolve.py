@@ -18,11 +18,12 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
 from mesokg.errors import MesokgError
+from mesokg.namespace import BASE
 from mesokg.prefixes import compact, prefix_map
 from mesokg.results import Code
 from mesokg.terminologies import code_system
 
-MESOKG = "https://w3id.org/mesokg/"
+MESOKG = BASE
 
 # kind -> SPARQL pattern selecting the candidate concepts ?c of that kind
 KIND_PATTERNS = {

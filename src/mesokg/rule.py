@@ -10,12 +10,13 @@ from __future__ import annotations
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDFS, SH
 
+from mesokg.namespace import BASE
 from mesokg.rdfio import parse_turtle
 from mesokg.resolve import codes_of
 from mesokg.resources import ontology_dir
 from mesokg.results import Reason
 
-MESOKG = "https://w3id.org/mesokg/"
+MESOKG = BASE
 
 
 # (strength, the status a reason at that strength gives), strongest first

@@ -24,9 +24,10 @@ from rdflib import BNode, Graph, Literal, URIRef
 from mesokg import graphs
 from mesokg.errors import InputError, MesokgError, located
 from mesokg.fhir import bundle_to_graph, looks_like_fhir
+from mesokg.namespace import BASE
 from mesokg.rdfio import FORMAT_NAMES, detect_format, expand_paths
 
-MESOKG = "https://w3id.org/mesokg/"
+MESOKG = BASE
 KB_GRAPH = ox.NamedNode(graphs.KB)
 META_GRAPH = ox.NamedNode(graphs.META)
 SCREEN_GRAPH = ox.NamedNode(graphs.SCREEN)

@@ -16,6 +16,7 @@ from mesokg.engine import Engine, local_engine
 from mesokg.errors import InputError, MesokgError, located
 from mesokg.graph import knowledge_graph
 from mesokg.inputs import read_inputs
+from mesokg.namespace import BASE
 from mesokg.prefixes import compact
 from mesokg.rdfio import detect_format, expand_paths, parse_rdf
 from mesokg.results import ValidationOutcome, ValidationResult, conforms_of
@@ -23,7 +24,7 @@ from mesokg.rule import patient_shapes, strength_of
 from mesokg.sparql_shacl import EvaluationError, Unsupported, compile_shapes
 from mesokg.store import to_ox
 
-MESOKG = "https://w3id.org/mesokg/"
+MESOKG = BASE
 
 
 def load_shapes(paths) -> Graph:
