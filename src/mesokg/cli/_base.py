@@ -104,9 +104,10 @@ def finish(errors: list[MesokgError], flagged: bool) -> None:
         raise click.exceptions.Exit(1)
 
 
-def emit(text: str, output: Path | None) -> None:
-    """`text` to standard output; or, when it was written to the file `output`, say so on stderr."""
-    if output is None:
-        click.echo(text, nl=False)
+def emit(result) -> None:
+    """A result that the API wrote to its `output` file: say so on stderr; one without a file: its text to
+    standard output (so a graph is serialised once, for one place or the other)."""
+    if result.output is None:
+        click.echo(result.text(), nl=False)
     else:
-        click.echo(f"wrote {output}", err=True)
+        click.echo(f"wrote {result.output}", err=True)

@@ -92,4 +92,4 @@ def export_sssom_command(output: Path | None, source_dir: Path | None) -> None:
 
     Exit codes: 0 written, 2 a malformed mapping file or an unwritable output.
     """
-    emit(api.export_sssom(output=output, source=source_dir).text(), output)
+    emit(api.export_sssom(output=output, source=source_dir))

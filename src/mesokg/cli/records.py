@@ -161,7 +161,7 @@ def import_fhir_command(bundle: Path, output: Path | None, source_dir: Path | No
     clinical codes are kept (mesokg:code) and resolved to the graph's concepts where mapped.
     Exit codes: 0 written, 2 malformed bundle (the message names the JSON path) or unwritable output.
     """
-    emit(api.import_fhir(bundle, output=output, source=source_dir).text(), output)
+    emit(api.import_fhir(bundle, output=output, source=source_dir))
 
 
 @cli.command(name="load")
