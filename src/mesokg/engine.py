@@ -25,10 +25,10 @@ from mesokg.backends import Backend
 from mesokg.coding import CodedRecord, CodeResolver, record_kind, resolution_triples
 from mesokg.errors import MesokgError
 from mesokg.fhir import looks_like_fhir
-from mesokg.graph import knowledge_graph, source_fingerprint
+from mesokg.graph import knowledge_graph, ntriples, source_fingerprint
 from mesokg.namespace import BASE
 from mesokg.prefixes import compact
-from mesokg.rdfio import detect_format, expand_paths
+from mesokg.rdfio import detect_format, expand_paths, to_ox, to_rdflib
 from mesokg.remote import KB_GRAPH as REMOTE_KB
 from mesokg.remote import upload
 from mesokg.resolve import codes_of, label_of
@@ -43,7 +43,7 @@ from mesokg.sparql_shacl import (
     sparql_path,
     store_keeps,
 )
-from mesokg.store import BULK_THRESHOLD, DATA_PREFIX, KB_GRAPH, META_GRAPH, OX_FORMATS, Loaded, Store, to_ox, to_rdflib
+from mesokg.store import BULK_THRESHOLD, DATA_PREFIX, KB_GRAPH, META_GRAPH, OX_FORMATS, Loaded, Store
 from mesokg.terminologies import warm_code_systems
 
 MESOKG = BASE
@@ -558,7 +558,7 @@ def load_endpoint(store_url: str, paths, kb: Graph, fingerprint: str, data_graph
     the remote store (Graph Store Protocol at `store_url`), after replacing its knowledge-base graph."""
     local = Engine(lambda: kb, fingerprint)
     loaded = local.load(paths)
-    upload(store_url, REMOTE_KB, kb.serialize(format="nt", encoding="utf-8"), replace=True)
+    upload(store_url, REMOTE_KB, ntriples(kb), replace=True)
     quads = [q for q in local.store.ox if q.graph_name not in (KB_GRAPH, META_GRAPH)]
     if quads:
         buffer = io.BytesIO()

@@ -10,12 +10,13 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from rdflib import Graph
+import pyoxigraph as ox
+from rdflib import Graph, Literal
 
 from mesokg.errors import InputError, located
 from mesokg.mappings import load_mappings
 from mesokg.prefixes import bind_prefixes
-from mesokg.rdfio import parse_turtle
+from mesokg.rdfio import ox_quads, parse_turtle, to_rdflib
 from mesokg.resources import ontology_dir, queries_dir
 from mesokg.version import __version__
 
@@ -80,25 +81,56 @@ def rule_files() -> list[Path]:
 
 
 def apply_rules(graph: Graph, materialise: bool = True) -> Graph:
-    """Apply the CONSTRUCT rules of queries/rules in file-name order, adding their triples to `graph`."""
+    """Apply the CONSTRUCT rules of queries/rules in file-name order, adding their triples to `graph`.
+
+    The rules run in an in-memory pyoxigraph store holding a copy of `graph` (blank nodes keep their
+    identifiers), each rule seeing what the earlier ones derived: the same triples as rdflib's engine gives,
+    about twenty times sooner (benchmarks/).
+    """
+    store = ox.Store()
+    store.extend(ox_quads(graph))
     for rule in rule_files():
         if rule.name.startswith(INHERITANCE_RULES) and not materialise:
             continue
-        derived = graph.query(rule.read_text(encoding="utf-8")).graph
-        assert derived is not None
+        derived = list(store.query(rule.read_text(encoding="utf-8")))
+        store.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in derived)
         for triple in derived:
-            graph.add(triple)
+            graph.add((to_rdflib(triple.subject), to_rdflib(triple.predicate), _plain(triple.object)))
     return graph
+
+
+_XSD_STRING = ox.NamedNode("http://www.w3.org/2001/XMLSchema#string")
+
+
+def _plain(term):
+    """A derived object as rdflib writes the sources' own: an xsd:string literal (what oxigraph makes of any
+    literal without a datatype or language) as a plain literal, the same term in RDF 1.1."""
+    if isinstance(term, ox.Literal) and term.datatype == _XSD_STRING:
+        return Literal(term.value)
+    return to_rdflib(term)
 
 
 class FrozenGraph(Graph):
     """A graph that refuses changes once built: the shared knowledge graph (see knowledge_graph)."""
 
     _frozen = False
+    _ntriples: bytes | None = None
 
     def freeze(self) -> FrozenGraph:
         self._frozen = True
         return self
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen
+
+    def ntriples(self) -> bytes:
+        """The graph as N-Triples (UTF-8), written once when frozen: what every new store loads."""
+        if not self._frozen:
+            return self.serialize(format="nt", encoding="utf-8")
+        if self._ntriples is None:
+            self._ntriples = self.serialize(format="nt", encoding="utf-8")
+        return self._ntriples
 
     def _refuse(self) -> None:
         if self._frozen:
@@ -140,6 +172,13 @@ def knowledge_graph(source_dir: Path | None = None, materialise: bool = True) ->
     else:
         _BUILT.move_to_end(key)
     return graph
+
+
+def ntriples(graph: Graph) -> bytes:
+    """A graph as N-Triples (UTF-8); the shared knowledge graph's are written once."""
+    if isinstance(graph, FrozenGraph):
+        return graph.ntriples()
+    return graph.serialize(format="nt", encoding="utf-8")
 
 
 def build_graph(source_dir: Path | None = None, materialise: bool = True) -> Graph:

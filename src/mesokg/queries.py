@@ -16,6 +16,7 @@ from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.sparql import Query
 from rdflib.query import Result
 
+from mesokg.backends import graph_store
 from mesokg.coding import resolve_record_codes
 from mesokg.errors import InputError, MesokgError, located
 from mesokg.inputs import read_inputs
@@ -141,11 +142,20 @@ def bind_params(graph: Graph, query: NamedQuery, values: dict[str, str]) -> dict
 
 
 def run_query(graph: Graph, name_or_file: str | NamedQuery, params: dict[str, str] | None = None) -> Result:
-    """Run a named query or query file on `graph` with its parameters bound (never pasted into the text)."""
+    """Run a named query or query file on `graph` with its parameters bound (never pasted into the text).
+
+    The parameters are resolved against `graph` and bound in an inline VALUES block, as for a store or an
+    endpoint (mesokg.remote.with_values); the query runs in oxigraph's engine over the graph's in-memory copy
+    (mesokg.backends.graph_store), and its answer is returned as rdflib's Result.
+    """
     query = name_or_file if isinstance(name_or_file, NamedQuery) else load_query(name_or_file)
-    prepared = prepare(query)
+    prepare(query)  # a syntax error is reported with its line and column, as for every backend
     bindings = bind_params(graph, query, params or {})
-    return graph.query(prepared, initBindings=bindings)
+    try:
+        answer = graph_store(graph).query(with_values(query.text, bindings))
+    except (OSError, RuntimeError, ValueError) as error:
+        raise MesokgError(located(query.path, f"query failed: {error}")) from None
+    return rdflib_result(answer)
 
 
 def run_remote_query(remote, kb: Graph, name_or_file: str | NamedQuery, params: dict[str, str] | None = None) -> Result:
@@ -164,6 +174,11 @@ def run_store_query(store, kb: Graph, name_or_file: str | NamedQuery, params: di
     prepare(query)
     bindings = bind_params(kb, query, params or {})
     answer = store.ox.query(with_values(query.text, bindings), use_default_graph_as_union=True)
+    return rdflib_result(answer)
+
+
+def rdflib_result(answer) -> Result:
+    """A pyoxigraph answer (solutions, boolean or triples) as rdflib's Result, for the result writers."""
     if isinstance(answer, bool):
         result = Result("ASK")
         result.askAnswer = answer

@@ -1,4 +1,5 @@
-"""Reading RDF files: which files a path names, their syntax, and parsing with one-line errors.
+"""Reading RDF files: which files a path names, their syntax, and parsing with one-line errors; RDF terms
+between rdflib and pyoxigraph.
 
 Every failure is an InputError naming the file (and line and column where the parser gives them).
 """
@@ -7,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rdflib import Graph
+import pyoxigraph as ox
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.plugins.parsers.notation3 import BadSyntax
 
 from mesokg.errors import InputError, located
@@ -101,3 +103,42 @@ def detect_format(path: Path, head: bytes) -> str:
     if start.startswith(b"<?xml") or b"<rdf:RDF" in start:
         return "xml"
     return "turtle"
+
+
+def to_ox(term):
+    """An rdflib term as a pyoxigraph term."""
+    if isinstance(term, ox.NamedNode | ox.BlankNode | ox.Literal):
+        return term
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype is not None:
+            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+        return ox.Literal(str(term))
+    raise TypeError(f"not an RDF term: {term!r}")
+
+
+def to_rdflib(term):
+    """A pyoxigraph term as an rdflib term (None stays None)."""
+    if term is None:
+        return None
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        return Literal(term.value, datatype=URIRef(term.datatype.value))
+    raise TypeError(f"not an RDF term: {term!r}")
+
+
+def ox_quads(graph: Graph, graph_name=None):
+    """The triples of an rdflib graph as pyoxigraph quads (in `graph_name`, else the default graph). Blank
+    nodes keep their identifiers, which a round trip through a parser would rename."""
+    name = graph_name if graph_name is not None else ox.DefaultGraph()
+    return (ox.Quad(to_ox(s), to_ox(p), to_ox(o), name) for s, p, o in graph)

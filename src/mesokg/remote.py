@@ -25,7 +25,7 @@ from rdflib.query import Result
 from mesokg import graphs
 from mesokg.backends import Row, Solutions
 from mesokg.errors import MesokgError
-from mesokg.store import to_rdflib
+from mesokg.rdfio import to_rdflib
 
 KB_GRAPH = graphs.KB
 DATA_GRAPH = graphs.DATA

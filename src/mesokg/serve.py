@@ -30,6 +30,7 @@ from rdflib import Graph
 from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 
 from mesokg.errors import MesokgError
+from mesokg.graph import ntriples
 
 QUERY_PATHS = ("/query", "/sparql", "/")
 FORBIDDEN_PARAMS = ("default-graph-uri", "named-graph-uri", "using-graph-uri", "using-named-graph-uri")
@@ -94,8 +95,7 @@ def fill_store(graph: Graph, store_dir: Path) -> None:
     import pyoxigraph
 
     store = pyoxigraph.Store(str(store_dir))
-    data = graph.serialize(format="nt", encoding="utf-8")
-    store.bulk_load(data, format=pyoxigraph.RdfFormat.N_TRIPLES)
+    store.bulk_load(ntriples(graph), format=pyoxigraph.RdfFormat.N_TRIPLES)
     store.flush()
     del store
 

@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import Graph, URIRef
 
 from mesokg import graphs
 from mesokg.errors import InputError, MesokgError, located
 from mesokg.fhir import bundle_to_graph, looks_like_fhir
+from mesokg.graph import ntriples
 from mesokg.namespace import BASE
-from mesokg.rdfio import FORMAT_NAMES, detect_format, expand_paths
+from mesokg.rdfio import FORMAT_NAMES, detect_format, expand_paths, to_ox
 
 MESOKG = BASE
 KB_GRAPH = ox.NamedNode(graphs.KB)
@@ -80,7 +81,7 @@ class Store:
         if self.kb_fingerprint() == fingerprint:
             return False
         self._drop(KB_GRAPH)
-        self.ox.load(kb().serialize(format="nt", encoding="utf-8"), ox.RdfFormat.N_TRIPLES, to_graph=KB_GRAPH)
+        self.ox.load(ntriples(kb()), ox.RdfFormat.N_TRIPLES, to_graph=KB_GRAPH)
         for quad in list(self.ox.quads_for_pattern(KB_GRAPH, BUILT_FROM, None, META_GRAPH)):
             self.ox.remove(quad)
         self.ox.add(ox.Quad(KB_GRAPH, BUILT_FROM, ox.Literal(fingerprint), META_GRAPH))
@@ -252,38 +253,6 @@ def _check_text(path: Path, data: bytes) -> None:
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise InputError(located(path, f"not UTF-8 (byte 0x{data[error.start]:02x})", line)) from None
-
-
-def to_ox(term):
-    """An rdflib term as a pyoxigraph term."""
-    if isinstance(term, ox.NamedNode | ox.BlankNode | ox.Literal):
-        return term
-    if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
-    if isinstance(term, BNode):
-        return ox.BlankNode(str(term))
-    if isinstance(term, Literal):
-        if term.language:
-            return ox.Literal(str(term), language=term.language)
-        if term.datatype is not None:
-            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
-        return ox.Literal(str(term))
-    raise TypeError(f"not an RDF term: {term!r}")
-
-
-def to_rdflib(term):
-    """A pyoxigraph term as an rdflib term (None stays None)."""
-    if term is None:
-        return None
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return Literal(term.value, lang=term.language)
-        return Literal(term.value, datatype=URIRef(term.datatype.value))
-    raise TypeError(f"not an RDF term: {term!r}")
 
 
 def describe(store: Store) -> str:

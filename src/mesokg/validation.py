@@ -18,11 +18,10 @@ from mesokg.graph import knowledge_graph
 from mesokg.inputs import read_inputs
 from mesokg.namespace import BASE
 from mesokg.prefixes import compact
-from mesokg.rdfio import detect_format, expand_paths, parse_rdf
+from mesokg.rdfio import detect_format, expand_paths, parse_rdf, to_ox
 from mesokg.results import ValidationOutcome, ValidationResult, conforms_of
 from mesokg.rule import patient_shapes, strength_of
 from mesokg.sparql_shacl import EvaluationError, Unsupported, compile_shapes
-from mesokg.store import to_ox
 
 MESOKG = BASE
 
