@@ -77,6 +77,7 @@ def test_screening_for_a_treatment_uses_todays_age(qualifier_kb: Graph, tmp_path
         ), engine
 
 
+@pytest.mark.slow  # runs the pySHACL reference
 def test_both_shacl_engines_agree_on_the_qualifiers(qualifier_kb: Graph):
     fast = validate([PATIENTS], qualifier_kb, engine="sparql")
     reference = validate([PATIENTS], qualifier_kb, engine="pyshacl")

@@ -11,11 +11,13 @@ from pathlib import Path
 import pyshacl
 import pytest
 from click.testing import CliRunner
+from conftest import make_world
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, SH
 
 from mesokg import api
 from mesokg.cli import cli
+from mesokg.resources import ontology_dir
 from mesokg.rule import patient_shapes
 from mesokg.validation import load_shapes, validate
 
@@ -153,6 +155,19 @@ def kb_shapes() -> Graph:
     return Graph().parse(KB_SHAPES, format="turtle")
 
 
+def test_knowledge_base_conforms_to_its_integrity_shapes_with_the_fast_engine(tmp_path: Path):
+    """The whole knowledge graph is validated, not only the data given: the data here is the TBox, which the
+    graph already holds. A world with a bad module shows the same call fails."""
+    tbox = ontology_dir() / "mesokg.ttl"
+    outcome = api.validate([tbox], shapes=[KB_SHAPES], engine="sparql")
+    assert outcome.engine == "sparql"
+    assert outcome.conforms and not outcome.results, [(r.focus, r.shape) for r in outcome.results]
+    bad = make_world(tmp_path / "bad", DATA / "checks" / "contraindication-without-strength-violation.ttl")
+    failed = api.validate([bad / "mesokg.ttl"], shapes=[KB_SHAPES], engine="sparql", source=bad)
+    assert ("mesokg:bad-ci", "mesokg:ContraindicationShape-strength") in {(r.focus, r.shape) for r in failed.results}
+
+
+@pytest.mark.slow  # the pySHACL reference over the bundled knowledge base
 def test_knowledge_base_conforms_to_its_integrity_shapes(built_graph: Graph):
     conforms, _, text = pyshacl.validate(built_graph, shacl_graph=kb_shapes(), meta_shacl=True, inference="none")
     assert conforms, text

@@ -199,6 +199,7 @@ def test_the_sparql_engine_is_right_or_refuses(name: str):
     assert verdict in ("pass", "refused"), detail
 
 
+@pytest.mark.slow  # runs the pySHACL reference on every test of the suite
 @pytest.mark.parametrize("name", NAMES)
 def test_auto_passes_whatever_pyshacl_passes(name: str):
     reference, _ = run(name, "pyshacl")
