@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, RDFS
 
-from mesokg.namespace import BASE
+from mesokg.namespace import MESOKG
 from mesokg.prefixes import compact
 from mesokg.resolve import CODE as CODE_PATTERN
 from mesokg.resolve import GRAPH_PREFIXES, ResolutionError, candidates, resolve_code
@@ -52,14 +52,13 @@ def resolve_record_codes(graph: Graph) -> int:
     return len({t[0] for t in triples if t[0] in {r.node for r in records}})
 
 
-MESOKG = BASE
-CODE = URIRef(MESOKG + "code")
+CODE = MESOKG.code
 
 
-HAS_CONDITION = URIRef(MESOKG + "hasCondition")
+HAS_CONDITION = MESOKG.hasCondition
 
 
-LINKS = {"medication": URIRef(MESOKG + "medication"), "allergy": URIRef(MESOKG + "substance")}
+LINKS = {"medication": MESOKG.medication, "allergy": MESOKG.substance}
 
 
 @dataclass
@@ -75,9 +74,9 @@ class CodedRecord:
 
 
 def record_kind(types: set, is_condition: bool) -> str | None:
-    if URIRef(MESOKG + "MedicationUse") in types:
+    if MESOKG.MedicationUse in types:
         return "medication"
-    if URIRef(MESOKG + "AllergyRecord") in types:
+    if MESOKG.AllergyRecord in types:
         return "allergy"
     return "condition" if is_condition else None
 

@@ -26,7 +26,7 @@ from mesokg.coding import CodedRecord, CodeResolver, record_kind, resolution_tri
 from mesokg.errors import MesokgError
 from mesokg.fhir import looks_like_fhir
 from mesokg.graph import knowledge_graph, ntriples, source_fingerprint
-from mesokg.namespace import BASE
+from mesokg.namespace import BASE, MESOKG
 from mesokg.prefixes import compact
 from mesokg.rdfio import detect_format, expand_paths, to_ox, to_rdflib
 from mesokg.remote import KB_GRAPH as REMOTE_KB
@@ -46,10 +46,9 @@ from mesokg.sparql_shacl import (
 from mesokg.store import BULK_THRESHOLD, DATA_PREFIX, KB_GRAPH, META_GRAPH, OX_FORMATS, Loaded, Store
 from mesokg.terminologies import warm_code_systems
 
-MESOKG = BASE
 XSD_NS = "http://www.w3.org/2001/XMLSchema#"
 RESOLVED_PREFIX = graphs.RESOLVED_PREFIX
-CLINICAL_COMPONENT = URIRef(MESOKG + "ContraindicationConstraintComponent")
+CLINICAL_COMPONENT = MESOKG.ContraindicationConstraintComponent
 PREFIX = "PREFIX mesokg: <https://w3id.org/mesokg/>\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
 
 
@@ -239,7 +238,7 @@ class Engine:
         """The constraints of the clinical component that the rule's bulk run answers: those of a targeted
         shape whose only target is the class of treatment sessions (any other use is evaluated as compiled).
         (shape, constraint id) -> (shape, constraint)."""
-        session = URIRef(MESOKG + "TreatmentSession")
+        session = MESOKG.TreatmentSession
         found = {}
         for plan in plans:
             node = plan.shape.node
@@ -260,7 +259,7 @@ class Engine:
         return (
             isinstance(constraint, QueryConstraint)
             and constraint.component == CLINICAL_COMPONENT
-            and constraint.validator == URIRef(MESOKG + "ContraindicationRule")
+            and constraint.validator == MESOKG.ContraindicationRule
         )
 
     def _rule_violations(self, constraints) -> list[Violation]:
@@ -354,7 +353,7 @@ class Engine:
         # so one run answers both strengths; its values are the model's strengths, never a user's value
         query = re.sub(r"\$contraindicationStrength\b", "?mesokg_strength", rule_query(self.shapes))
         query = re.sub(r"\bSELECT\b", "SELECT ?mesokg_strength", query, count=1)
-        strengths = " ".join(f"<{MESOKG}{strength}>" for strength, _ in STRENGTHS)
+        strengths = " ".join(f"<{BASE}{strength}>" for strength, _ in STRENGTHS)
         query = re.sub(r"\bWHERE\s*\{", f"WHERE {{ VALUES ?mesokg_strength {{ {strengths} }}", query, count=1)
         solutions = self.store.select(query)
         # a reason is the same for every patient with the same fact and record codes: made once, shared
@@ -417,10 +416,10 @@ class Engine:
             for index, patient in enumerate(patients):
                 session = ox.BlankNode(f"screen{index}")
                 quads += [
-                    ox.Quad(patient, ox.NamedNode(MESOKG + "hasSession"), session),
-                    ox.Quad(session, _type(), ox.NamedNode(MESOKG + "TreatmentSession")),
-                    ox.Quad(session, ox.NamedNode(MESOKG + "treatment"), treated),
-                    ox.Quad(session, ox.NamedNode(MESOKG + "sessionStatus"), ox.NamedNode(MESOKG + "planned")),
+                    ox.Quad(patient, ox.NamedNode(MESOKG.hasSession), session),
+                    ox.Quad(session, _type(), ox.NamedNode(MESOKG.TreatmentSession)),
+                    ox.Quad(session, ox.NamedNode(MESOKG.treatment), treated),
+                    ox.Quad(session, ox.NamedNode(MESOKG.sessionStatus), ox.NamedNode(MESOKG.planned)),
                 ]
                 sessions[patient].append((treated, session))
             self.store.add_scratch(quads)

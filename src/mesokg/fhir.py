@@ -80,16 +80,14 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
 
 from mesokg.errors import InputError, located
-from mesokg.namespace import BASE
-from mesokg.prefixes import bind_prefixes, prefix_map
+from mesokg.namespace import BASE, MESOKG
+from mesokg.prefixes import bind_prefixes, iri_of
 from mesokg.rdfio import parse_turtle
 from mesokg.resources import ontology_dir
 from mesokg.terminologies import fhir_systems
 
-MESOKG = BASE
-
 # FHIR code system URI -> prefix of ontology/prefixes.yaml (the code systems' own table, plus mesokg itself)
-CODE_SYSTEMS = {**fhir_systems(), MESOKG: "mesokg"}
+CODE_SYSTEMS = {**fhir_systems(), BASE: "mesokg"}
 
 SEX = {"female": "female", "male": "male", "other": "other-sex", "unknown": "unknown-sex"}
 
@@ -127,7 +125,9 @@ HISTORY = re.compile(r"/_history/[^/]+$")
 
 
 def m(local: str) -> URIRef:
-    return URIRef(MESOKG + local)
+    """The IRI of a knowledge-graph concept (a treatment, a condition, a value) by its local name; terms of
+    the vocabulary are written MESOKG.name (the closed namespace)."""
+    return URIRef(BASE + local)
 
 
 def looks_like_fhir(head: bytes) -> bool:
@@ -320,7 +320,7 @@ def bundled_treatments() -> frozenset[URIRef]:
     graph = Graph()
     for module in sorted((ontology_dir() / "kb").glob("*.ttl")):
         parse_turtle(graph, module)
-    return frozenset(t for t in graph.subjects(RDF.type, m("Treatment")) if isinstance(t, URIRef))
+    return frozenset(t for t in graph.subjects(RDF.type, MESOKG.Treatment) if isinstance(t, URIRef))
 
 
 # ---- mapping ----------------------------------------------------------------------------------------------------
@@ -440,16 +440,16 @@ class _BundleReader:
 
     def add_patient(self, entry: _Entry) -> None:
         patient = entry.resource
-        self.add(entry.iri, RDF.type, m("Patient"))
+        self.add(entry.iri, RDF.type, MESOKG.Patient)
         self.identify(entry)
-        self.add(entry.iri, m("birthDate"), date_literal(patient.birthDate))
+        self.add(entry.iri, MESOKG.birthDate, date_literal(patient.birthDate))
         if patient.gender is not None:
             if patient.gender not in SEX:
                 raise self.fail(
                     f"{entry.where}.gender: invalid value {json.dumps(patient.gender)}: "
                     "not an administrative gender (female, male, other, unknown)"
                 )
-            self.add(entry.iri, m("sex"), m(SEX[patient.gender]))
+            self.add(entry.iri, MESOKG.sex, m(SEX[patient.gender]))
 
     def add_condition(self, entry: _Entry) -> None:
         patient = self.patient_of(entry, "subject")
@@ -458,7 +458,7 @@ class _BundleReader:
             return
         if _status(condition.verificationStatus) in VERIFICATION_DROPPED:
             return
-        self.add(patient, m("hasCondition"), entry.iri)
+        self.add(patient, MESOKG.hasCondition, entry.iri)
         self.identify(entry)
         self.add_concept(entry.iri, condition.code)
 
@@ -474,15 +474,15 @@ class _BundleReader:
 
     def add_medication_use(self, entry: _Entry, patient: URIRef) -> None:
         concept, fallback = self.medication_concept(entry)
-        self.add(patient, m("takesMedication"), entry.iri)
-        self.add(entry.iri, RDF.type, m("MedicationUse"))
+        self.add(patient, MESOKG.takesMedication, entry.iri)
+        self.add(entry.iri, RDF.type, MESOKG.MedicationUse)
         self.identify(entry)
         self.add_concept(entry.iri, concept, fallback)
         resource = entry.resource
         dosages = resource.dosage if _kind(resource) == "MedicationStatement" else resource.dosageInstruction
         dose = daily_dose_mg(dosages or [])
         if dose is not None:
-            self.add(entry.iri, m("dailyDose"), Literal(dose, datatype=XSD.decimal))
+            self.add(entry.iri, MESOKG.dailyDose, Literal(dose, datatype=XSD.decimal))
 
     def medication_concept(self, entry: _Entry) -> tuple[Any, str | None]:
         """The medication's CodeableConcept (direct, or the code of the Medication referenced) and a label."""
@@ -513,8 +513,8 @@ class _BundleReader:
             return
         if _status(allergy.verificationStatus) in VERIFICATION_DROPPED:
             return
-        self.add(patient, m("hasAllergy"), entry.iri)
-        self.add(entry.iri, RDF.type, m("AllergyRecord"))
+        self.add(patient, MESOKG.hasAllergy, entry.iri)
+        self.add(entry.iri, RDF.type, MESOKG.AllergyRecord)
         self.identify(entry)
         self.add_concept(entry.iri, allergy.code)
 
@@ -533,7 +533,7 @@ class _BundleReader:
         value = observation.valueCodeableConcept
         if not (observation.valueBoolean is True or set(_coded(value)) & positive):
             return
-        self.add(patient, m("hasCondition"), entry.iri)
+        self.add(patient, MESOKG.hasCondition, entry.iri)
         self.identify(entry)
         self.add(entry.iri, RDF.type, m(state))
         self.add_concept(entry.iri, value, state)
@@ -582,19 +582,19 @@ class _BundleReader:
 
     def add_session(self, entry: _Entry, patient: URIRef, treatment: URIRef, status: str, when: Any) -> None:
         session = entry.iri
-        self.add(patient, m("hasSession"), session)
-        self.add(session, RDF.type, m("TreatmentSession"))
+        self.add(patient, MESOKG.hasSession, session)
+        self.add(session, RDF.type, MESOKG.TreatmentSession)
         self.identify(entry)
-        self.add(session, m("treatment"), treatment)
-        self.add(session, m("sessionStatus"), m(status))
-        self.add(session, m("sessionDate"), date_literal(when))
+        self.add(session, MESOKG.treatment, treatment)
+        self.add(session, MESOKG.sessionStatus, m(status))
+        self.add(session, MESOKG.sessionDate, date_literal(when))
         for site in entry.resource.bodySite or []:
-            self.add(session, m("bodySite"), _as_literal(_label(site)))
+            self.add(session, MESOKG.bodySite, _as_literal(_label(site)))
 
     def add_concept(self, node: URIRef, concept: Any, fallback: str | None = None) -> None:
         """`mesokg:code` for every coding of a known system, and the concept's words as `rdfs:label`."""
         for prefix, code in _coded(concept):
-            self.add(node, m("code"), code_iri(prefix, code))
+            self.add(node, MESOKG.code, code_iri(prefix, code))
         self.add(node, RDFS.label, _as_literal(_label(concept) or fallback))
 
 
@@ -627,7 +627,7 @@ def daily_dose_mg(dosages: list[Any]) -> Decimal | None:
 
 
 def code_iri(prefix: str, code: str) -> URIRef:
-    return URIRef(prefix_map()[prefix] + quote(code, safe=""))
+    return URIRef(iri_of(prefix, quote(code, safe="")))
 
 
 def _system(system: str | None) -> str | None:

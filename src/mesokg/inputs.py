@@ -10,17 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rdflib import Graph, URIRef
+from rdflib import Graph
 from rdflib.namespace import RDF
 
 from mesokg.coding import resolve_record_codes
 from mesokg.errors import InputError, located
 from mesokg.fhir import bundle_to_graph, looks_like_fhir
-from mesokg.namespace import BASE
+from mesokg.namespace import MESOKG
 from mesokg.prefixes import bind_prefixes
 from mesokg.rdfio import detect_format, expand_paths, parse_rdf
-
-MESOKG = BASE
 
 
 @dataclass
@@ -43,7 +41,7 @@ def read_inputs(paths: list[Path] | tuple[Path, ...], graph: Graph | None = None
         single = Graph()
         try:
             if looks_like_fhir(head):
-                treatments = set(inputs.graph.subjects(RDF.type, URIRef(MESOKG + "Treatment"))) or None
+                treatments = set(inputs.graph.subjects(RDF.type, MESOKG.Treatment)) or None
                 single = bundle_to_graph(path, treatments)
             else:
                 parse_rdf(single, path, detect_format(path, head))
@@ -62,7 +60,7 @@ def read_inputs(paths: list[Path] | tuple[Path, ...], graph: Graph | None = None
 def import_bundle(path: Path, kb: Graph) -> Graph:
     """The bundle's patient records with their codes resolved against `kb` (conditions typed, medications
     and allergens named), without the knowledge base itself."""
-    records = bundle_to_graph(path, set(kb.subjects(RDF.type, URIRef(MESOKG + "Treatment"))) or None)
+    records = bundle_to_graph(path, set(kb.subjects(RDF.type, MESOKG.Treatment)) or None)
     merged = Graph()
     merged += kb
     for triple in records:

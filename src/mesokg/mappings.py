@@ -11,7 +11,7 @@ import yaml
 from rdflib import Graph, URIRef
 
 from mesokg.errors import InputError, located
-from mesokg.prefixes import prefix_map
+from mesokg.prefixes import iri_of, prefix_map
 
 MATCH_PREDICATES = {"skos:exactMatch", "skos:closeMatch", "skos:broadMatch", "skos:narrowMatch"}
 REQUIRED_COLUMNS = ("subject_id", "predicate_id", "object_id", "mapping_justification")
@@ -50,7 +50,9 @@ def expand(curie: str, curie_map: dict[str, str], path: Path, line: int) -> URIR
         raise InputError(located(path, f"{curie!r} has no prefix in the file's curie_map", line))
     if prefix_map().get(prefix, curie_map[prefix]) != curie_map[prefix]:
         raise InputError(located(path, f"curie_map {prefix}: disagrees with ontology/prefixes.yaml", line))
-    return URIRef(curie_map[prefix] + local)
+    if prefix in prefix_map():
+        return URIRef(iri_of(prefix, local))
+    return URIRef(curie_map[prefix] + local)  # a prefix only the file declares
 
 
 def load_mappings(graph: Graph, directory: Path) -> Graph:

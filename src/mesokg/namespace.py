@@ -1,6 +1,6 @@
 """The mesokg vocabulary as a closed rdflib namespace.
 
-Generated from ontology/mesokg.ttl by `python -m mesokg._gen_namespace`: do not edit.
+Generated from ontology/mesokg.ttl and ontology/shapes by `python -m mesokg._gen_namespace`: do not edit.
 """
 
 from rdflib.namespace import DefinedNamespace, Namespace
@@ -32,7 +32,9 @@ class MESOKG(DefinedNamespace):
     CombinedHormonalContraceptive: URIRef
     Condition: URIRef
     Contraindication: URIRef
+    ContraindicationConstraintComponent: URIRef
     ContraindicationException: URIRef
+    ContraindicationRule: URIRef
     ContraindicationStrength: URIRef
     Corticosteroid: URIRef
     DepigmentingAgent: URIRef
@@ -92,12 +94,14 @@ class MESOKG(DefinedNamespace):
     attribution: URIRef
     birthDate: URIRef
     bodySite: URIRef
+    builtFrom: URIRef
     circumstance: URIRef
     code: URIRef
     concentrationUnit: URIRef
     concentrationValue: URIRef
     condition: URIRef
     contraindicatedIn: URIRef
+    contraindicationStrength: URIRef
     curationNote: URIRef
     dailyDose: URIRef
     doi: URIRef
@@ -119,6 +123,7 @@ class MESOKG(DefinedNamespace):
     ingredientOf: URIRef
     ingredientSubstance: URIRef
     intervalDays: URIRef
+    loadedFrom: URIRef
     male: URIRef
     maximumAge: URIRef
     medication: URIRef

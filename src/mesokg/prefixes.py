@@ -29,6 +29,14 @@ def bind_prefixes(graph: Graph) -> Graph:
     return graph
 
 
+def iri_of(prefix: str, local: str) -> str:
+    """The IRI of `local` under a prefix of the map (KeyError for a prefix the map lacks)."""
+    iri = converter().expand_pair(prefix, local)
+    if iri is None:
+        raise KeyError(prefix)
+    return iri
+
+
 def expand(curie: str) -> str:
     """`mesokg:pregnancy` -> its IRI; a string whose prefix is not in the map is returned unchanged."""
     if ":" not in curie:

@@ -16,7 +16,6 @@ from mesokg.errors import MesokgError
 from mesokg.namespace import BASE
 from mesokg.prefixes import compact
 
-MESOKG = BASE
 CHAIN_PROPERTIES = ("contraindicatedIn", "hasAdverseEffect")
 
 
@@ -98,7 +97,7 @@ def reason(graph: Graph) -> ReasonResult:
         values: set[tuple[str, str, str]] = set()
         for individual in world.individuals():
             iri = individual.iri
-            if not iri.startswith(MESOKG):
+            if not iri.startswith(BASE):
                 continue
             classes = {c.iri for c in individual.is_a if hasattr(c, "iri")}
             new = sorted(classes - asserted.get(iri, set()))

@@ -18,12 +18,10 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
 from mesokg.errors import MesokgError
-from mesokg.namespace import BASE
-from mesokg.prefixes import compact, prefix_map
+from mesokg.namespace import BASE, MESOKG
+from mesokg.prefixes import compact, converter, iri_of, prefix_map
 from mesokg.results import Code
 from mesokg.terminologies import code_system
-
-MESOKG = BASE
 
 # kind -> SPARQL pattern selecting the candidate concepts ?c of that kind
 KIND_PATTERNS = {
@@ -101,8 +99,8 @@ def resolve(graph: Graph, value: str, kind: str = "concept", name: str = "value"
         if iri in members:
             return iri
         raise ResolutionError(f"{name}={value!r}: {compact(str(iri))} is not a {kind} of the graph")
-    if LOCAL_NAME.fullmatch(text) and URIRef(MESOKG + text) in members:
-        return URIRef(MESOKG + text)
+    if LOCAL_NAME.fullmatch(text) and URIRef(BASE + text) in members:
+        return URIRef(BASE + text)
     wanted = text.casefold()
     matches = sorted(by_label.get(wanted, ()))
     if len(matches) == 1:
@@ -153,7 +151,7 @@ def concepts_for_code(graph: Graph, prefix: str, local: str, name: str = "value"
     """The nearest code in the lineage of prefix:local that some concept is mapped to (exact, close or
     narrower), with those concepts; ("", []) when none is."""
     for step in code_lineage(prefix, local, name):
-        target = URIRef(prefix_map()[prefix] + step)
+        target = URIRef(iri_of(prefix, step))
         mapped = sorted({c for p in MATCH_PROPERTIES for c in graph.subjects(p, target)})
         if mapped:
             return step, mapped
@@ -166,7 +164,7 @@ def resolve_code(graph: Graph, prefix: str, local: str, members: set[URIRef], ki
     code = f"{prefix}:{local}"
     lineage = code_lineage(prefix, local, name)
     for step in lineage:
-        target = URIRef(prefix_map()[prefix] + step)
+        target = URIRef(iri_of(prefix, step))
         mapped = sorted({c for p in MATCH_PROPERTIES for c in graph.subjects(p, target)} & members)
         if len(mapped) == 1:
             return mapped[0]
@@ -182,7 +180,7 @@ def resolve_code(graph: Graph, prefix: str, local: str, members: set[URIRef], ki
 def _nearest(graph: Graph, prefix: str, lineage: list[str]) -> str:
     """A hint naming the nearest code of the lineage that has some mapping the resolution could not use."""
     for step in lineage:
-        target = URIRef(prefix_map()[prefix] + step)
+        target = URIRef(iri_of(prefix, step))
         for predicate, verb in ((SKOS.broadMatch, "is broader than"), *((p, "is mapped to") for p in MATCH_PROPERTIES)):
             related = sorted(graph.subjects(predicate, target))
             if related:
@@ -199,10 +197,10 @@ def _as_iri(text: str) -> URIRef | None:
         if any(ch in text for ch in ' <>"{}|\\^`'):
             raise ResolutionError(f"{text!r} is not a valid IRI")
         return URIRef(text)
-    prefix, sep, local = text.partition(":")
-    if sep and prefix in prefix_map() and " " not in text:
-        return URIRef(prefix_map()[prefix] + local)
-    return None
+    if " " in text or ":" not in text:
+        return None
+    expanded = converter().expand(text, passthrough=False)  # None unless the prefix is in the map
+    return URIRef(expanded) if expanded is not None else None
 
 
 ALL_MATCHES = (SKOS.exactMatch, SKOS.closeMatch, SKOS.narrowMatch, SKOS.broadMatch)
@@ -241,18 +239,17 @@ def codes_of(graph: Graph, concept: URIRef) -> list[Code]:
 
 
 def kind_of(graph: Graph, iri: URIRef) -> str:
-    m = lambda local: URIRef(MESOKG + local)  # noqa: E731
     types = set(graph.objects(iri, RDF.type))
-    if m("Treatment") in types:
+    if MESOKG.Treatment in types:
         return "treatment"
-    if m("Procedure") in types:
+    if MESOKG.Procedure in types:
         return "procedure"
     supers = set(graph.transitive_objects(iri, RDFS.subClassOf)) - {iri}
-    if m("Condition") in supers:
+    if MESOKG.Condition in supers:
         return "condition"
-    if m("Substance") in supers:
+    if MESOKG.Substance in supers:
         return "substance class"
-    if any(m("Substance") in set(graph.transitive_objects(t, RDFS.subClassOf)) for t in types):
+    if any(MESOKG.Substance in set(graph.transitive_objects(t, RDFS.subClassOf)) for t in types):
         return "substance"
     if OWL.Class in types:
         return "class"
@@ -272,8 +269,8 @@ def lookup(graph: Graph, text: str) -> list[Hit]:
         return []
     wanted = value.casefold()
     hits = {}
-    if LOCAL_NAME.fullmatch(value) and (URIRef(MESOKG + value), RDFS.label, None) in graph:
-        hits[URIRef(MESOKG + value)] = _hit(graph, URIRef(MESOKG + value), f"local name {value}")
+    if LOCAL_NAME.fullmatch(value) and (URIRef(BASE + value), RDFS.label, None) in graph:
+        hits[URIRef(BASE + value)] = _hit(graph, URIRef(BASE + value), f"local name {value}")
     for predicate, how in ((RDFS.label, "label"), (SKOS.altLabel, "synonym")):
         for concept, literal in graph.subject_objects(predicate):
             if isinstance(concept, URIRef) and str(literal).casefold() == wanted and concept not in hits:

@@ -7,17 +7,14 @@ one solution. The SHACL engines and every screening backend use these, and nothi
 
 from __future__ import annotations
 
-from rdflib import Graph, URIRef
+from rdflib import Graph
 from rdflib.namespace import RDFS, SH
 
-from mesokg.namespace import BASE
+from mesokg.namespace import MESOKG
 from mesokg.rdfio import parse_turtle
 from mesokg.resolve import codes_of
 from mesokg.resources import ontology_dir
 from mesokg.results import Reason
-
-MESOKG = BASE
-
 
 # (strength, the status a reason at that strength gives), strongest first
 STRENGTHS = (("absolute", "contraindicated"), ("relative", "caution"))
@@ -28,7 +25,7 @@ STATUS_ORDER = {"contraindicated": 2, "caution": 1, "none": 0}
 
 def rule_query(shapes: Graph) -> str:
     """The SELECT of mesokg:ContraindicationRule with the shapes graph's declared prefixes."""
-    rule = URIRef(MESOKG + "ContraindicationRule")
+    rule = MESOKG.ContraindicationRule
     select = shapes.value(rule, SH.select)
     prefixes = "".join(
         f"PREFIX {shapes.value(d, SH.prefix)}: <{shapes.value(d, SH.namespace)}>\n"
@@ -76,7 +73,7 @@ def status_of(reasons_by_strength: dict[str, list]) -> str:
 
 def strength_of(shapes: Graph, shape) -> str | None:
     """The strength ("absolute", "relative") a clinical shape runs the rule at; None for any other shape."""
-    strength = shapes.value(shape, URIRef(MESOKG + "contraindicationStrength"))
+    strength = shapes.value(shape, MESOKG.contraindicationStrength)
     return None if strength is None else str(strength).rsplit("/", 1)[-1]
 
 

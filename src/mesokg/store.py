@@ -25,16 +25,15 @@ from mesokg import graphs
 from mesokg.errors import InputError, MesokgError, located
 from mesokg.fhir import bundle_to_graph, looks_like_fhir
 from mesokg.graph import ntriples
-from mesokg.namespace import BASE
+from mesokg.namespace import MESOKG
 from mesokg.rdfio import FORMAT_NAMES, detect_format, expand_paths, to_ox
 
-MESOKG = BASE
 KB_GRAPH = ox.NamedNode(graphs.KB)
 META_GRAPH = ox.NamedNode(graphs.META)
 SCREEN_GRAPH = ox.NamedNode(graphs.SCREEN)
 DATA_PREFIX = graphs.DATA_PREFIX
-BUILT_FROM = ox.NamedNode(MESOKG + "builtFrom")
-LOADED_FROM = ox.NamedNode(MESOKG + "loadedFrom")
+BUILT_FROM = ox.NamedNode(MESOKG.builtFrom)
+LOADED_FROM = ox.NamedNode(MESOKG.loadedFrom)
 OX_FORMATS = {
     "turtle": ox.RdfFormat.TURTLE,
     "nt": ox.RdfFormat.N_TRIPLES,
@@ -167,7 +166,7 @@ class Store:
         return next(iter(self.ox.quads_for_pattern(None, None, None, graph)), None) is not None
 
     def _treatments(self) -> Iterator[ox.Quad]:
-        return self.ox.quads_for_pattern(None, ox.NamedNode(_RDF_TYPE), ox.NamedNode(MESOKG + "Treatment"), KB_GRAPH)
+        return self.ox.quads_for_pattern(None, ox.NamedNode(_RDF_TYPE), ox.NamedNode(MESOKG.Treatment), KB_GRAPH)
 
     def data_graphs(self) -> list[ox.NamedNode]:
         return sorted(

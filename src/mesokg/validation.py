@@ -16,14 +16,12 @@ from mesokg.engine import Engine, local_engine
 from mesokg.errors import InputError, MesokgError, located
 from mesokg.graph import knowledge_graph
 from mesokg.inputs import read_inputs
-from mesokg.namespace import BASE
+from mesokg.namespace import MESOKG
 from mesokg.prefixes import compact
 from mesokg.rdfio import detect_format, expand_paths, parse_rdf, to_ox
 from mesokg.results import ValidationOutcome, ValidationResult, conforms_of
 from mesokg.rule import patient_shapes, strength_of
 from mesokg.sparql_shacl import EvaluationError, Unsupported, compile_shapes
-
-MESOKG = BASE
 
 
 def load_shapes(paths) -> Graph:
@@ -49,7 +47,7 @@ def load_shapes(paths) -> Graph:
 
 def patient_of(graph: Graph, node: URIRef) -> URIRef | None:
     """The patient a focus node belongs to: itself, or the patient whose record links to it."""
-    patient_class = URIRef(MESOKG + "Patient")
+    patient_class = MESOKG.Patient
     if (node, RDF.type, patient_class) in graph:
         return node
     for subject in graph.subjects(None, node):
