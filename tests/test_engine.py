@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import re
@@ -11,8 +12,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from rdflib import Graph
+from rdflib import Graph, URIRef
 
+from mesokg import api
 from mesokg.cli import cli
 from mesokg.engine import Engine
 from mesokg.errors import MesokgError
@@ -92,47 +94,79 @@ def test_auto_hands_unsupported_shapes_to_pyshacl(built_graph: Graph):
         validate([EXAMPLES / "02-pregnant.ttl"], built_graph, engine="sparql", shapes=shapes)
 
 
-def test_a_persistent_store_keeps_the_knowledge_base_and_adds_days(tmp_path: Path, built_graph: Graph):
+FX_TREATMENT = URIRef("https://w3id.org/mesokg/fx-vitamin-treatment")
+
+
+def test_a_persistent_store_keeps_the_knowledge_base_and_adds_days(
+    tmp_path: Path, fixture_world: Path, fixture_graph: Graph
+):
     store = tmp_path / "store"
-    fingerprint = source_fingerprint()
-    first = Engine(lambda: built_graph, fingerprint, store)
+    fingerprint = source_fingerprint(fixture_world)
+    first = Engine(lambda: fixture_graph, fingerprint, store)
     assert first.kb_reloaded
     first.load([EXAMPLES / "02-pregnant.ttl"])
     del first
     kb_quads = sum(
-        1 for _ in Engine(lambda: built_graph, fingerprint, store).store.ox.quads_for_pattern(None, None, None, KB)
+        1 for _ in Engine(lambda: fixture_graph, fingerprint, store).store.ox.quads_for_pattern(None, None, None, KB)
     )
-    second = Engine(lambda: built_graph, fingerprint, store)
+    assert kb_quads == len(fixture_graph)
+    second = Engine(lambda: fixture_graph, fingerprint, store)
     assert not second.kb_reloaded
     assert sum(1 for _ in second.store.ox.quads_for_pattern(None, None, None, KB)) == kb_quads
     second.load([EXAMPLES / "03-breastfeeding.ttl", EXAMPLES / "02-pregnant.ttl"])  # the second file again
     assert len(second.store.data_graphs()) == 2
-    patients = {p.patient for p in second.screen()}
+    patients = {p.patient for p in second.screen(FX_TREATMENT)}
     assert patients == {"https://example.org/clinic/beatriz", "https://example.org/clinic/chloe"}
 
 
-def test_a_bad_file_leaves_nothing_in_the_store(tmp_path: Path, built_graph: Graph):
+def test_a_bad_file_leaves_nothing_in_the_store(tmp_path: Path, fixture_world: Path, fixture_graph: Graph):
     bad = tmp_path / "bad.ttl"
     bad.write_text('@prefix mesokg: <https://w3id.org/mesokg/> .\n<urn:p> a mesokg:Patient .\n<urn:p> mesokg:sex "x\n')
-    engine = Engine(lambda: built_graph, source_fingerprint(), tmp_path / "store")
+    engine = Engine(lambda: fixture_graph, source_fingerprint(fixture_world), tmp_path / "store")
     loaded = engine.load([bad, EXAMPLES / "02-pregnant.ttl"])
     assert len(loaded.errors) == 1 and "bad.ttl:3" in str(loaded.errors[0])
     assert len(engine.store.data_graphs()) == 1
-    assert {p.patient for p in engine.screen()} == {"https://example.org/clinic/beatriz"}
+    assert {p.patient for p in engine.screen(FX_TREATMENT)} == {"https://example.org/clinic/beatriz"}
 
 
-def test_cli_store_validates_and_screens_everything_it_holds(tmp_path: Path):
+def test_cli_store_validates_and_screens_everything_it_holds(tmp_path: Path, fixture_world: Path):
     store = str(tmp_path / "store")
+    source = ["--source", str(fixture_world)]
+    healthy = tmp_path / "healthy.ttl"  # a valid record in the fixture world: a planned fixture treatment
+    healthy.write_text(
+        (EXAMPLES / "01-healthy-adult.ttl")
+        .read_text(encoding="utf-8")
+        .replace("mesokg:hyaluronic-acid-skin-booster", "mesokg:fx-vitamin-treatment"),
+        encoding="utf-8",
+    )
     runner = CliRunner()
-    day1 = runner.invoke(cli, ["validate", "--store", store, str(EXAMPLES / "01-healthy-adult.ttl")])
+    day1 = runner.invoke(cli, ["validate", "--store", store, *source, str(healthy)])
     assert day1.exit_code == 0, day1.output
-    day2 = runner.invoke(cli, ["screen", "--store", store, str(EXAMPLES / "02-pregnant.ttl"), "-f", "json"])
-    assert day2.exit_code == 1
-    everyone = runner.invoke(cli, ["screen", "--store", store, "-f", "json"])
+    treat = ["--treatment", "fx-vitamin-treatment"]
+    day2 = runner.invoke(cli, ["screen", "--store", store, *source, *treat, str(EXAMPLES / "02-pregnant.ttl")])
+    assert day2.exit_code == 0 and "beatriz" in day2.output, day2.output  # the fixture treatment: no finding
+    everyone = runner.invoke(cli, ["screen", "--store", store, *source, *treat, "-f", "json"])
     patients = {p["patient"] for p in json.loads(everyone.output)["patients"]}
     assert patients == {"https://example.org/clinic/alice", "https://example.org/clinic/beatriz"}
-    assert runner.invoke(cli, ["screen", "--store", store, "--engine", "rdflib"]).exit_code == 2
-    assert runner.invoke(cli, ["validate", "--store", store, "--engine", "pyshacl"]).exit_code == 2
+    assert runner.invoke(cli, ["screen", "--store", store, *source, "--engine", "rdflib"]).exit_code == 2
+    assert runner.invoke(cli, ["validate", "--store", store, *source, "--engine", "pyshacl"]).exit_code == 2
+
+
+def test_one_process_opens_the_same_store_again_at_once(tmp_path: Path, fixture_world: Path):
+    """An engine closes the on-disk store it opened when it is done, so the next call in the same process
+    opens it at once; with the garbage collector off, nothing else would release the store's lock."""
+    store = tmp_path / "store"
+    gc.disable()
+    try:
+        for _ in range(3):
+            outcome = api.screen(
+                [EXAMPLES / "02-pregnant.ttl"], store=store, source=fixture_world, treatment="fx-vitamin-treatment"
+            )
+            assert outcome.exit_code == 0 and not outcome.errors
+        assert api.validate(store=store, source=fixture_world, engine="sparql").engine == "sparql"
+        assert api.query("ingredients", store=store, source=fixture_world, treatment="fx-vitamin-treatment").rows
+    finally:
+        gc.enable()
 
 
 class _Terminal(io.StringIO):

@@ -212,11 +212,11 @@ def query(
         return QueryResult(run_remote_query(RemoteStore(endpoint, graph), knowledge_graph(source_dir), name, params))
     if store is not None:
         kb = knowledge_graph(source_dir)
-        engine = Engine(lambda: kb, source_fingerprint(source_dir), Path(store))
-        loaded = engine.load(files)
-        if loaded.errors:
-            raise loaded.errors[0]
-        return QueryResult(run_store_query(engine.store, kb, name, params))
+        with Engine(lambda: kb, source_fingerprint(source_dir), Path(store)) as engine:
+            loaded = engine.load(files)
+            if loaded.errors:
+                raise loaded.errors[0]
+            return QueryResult(run_store_query(engine.store, kb, name, params))
     if files:
         target = Graph()
         target += knowledge_graph(source_dir)

@@ -82,11 +82,23 @@ class Engine:
         self._kb: Graph | None = None if use_kb else Graph()
         self._fingerprint = fingerprint
         self.use_kb = use_kb
+        self._owns_store = store is None
         self.store = store if store is not None else Store(store_path)
         self._kb_reloaded: bool | None = False if self.store.holds_kb or not use_kb else None
         self.shapes = shapes if shapes is not None else patient_shapes()
         self.violations: list = []
         self._reasons: dict[str, dict] = {}
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the embedded store this engine opened (a backend it was given stays open)."""
+        if self._owns_store:
+            self.store.close()
 
     def kb(self) -> Graph:
         if self._kb is None:

@@ -49,13 +49,13 @@ def screen(
     if engine not in ENGINES:
         raise MesokgError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
     if engine == "sparql" and endpoint is None:  # the knowledge graph is built while big files are parsed
-        local = local_engine(kb, store, fingerprint)
-        given = resolve(local.kb(), treatment, "treatment", "--treatment") if treatment is not None else None
-        loaded = local.load(paths, progress)
-        outcome = ScreenOutcome(errors=loaded.errors)
-        if loaded.files or store is not None:
-            outcome.patients = local.screen(given)
-        return outcome
+        with local_engine(kb, store, fingerprint) as local:
+            given = resolve(local.kb(), treatment, "treatment", "--treatment") if treatment is not None else None
+            loaded = local.load(paths, progress)
+            outcome = ScreenOutcome(errors=loaded.errors)
+            if loaded.files or store is not None:
+                outcome.patients = local.screen(given)
+            return outcome
     kb = kb if kb is not None else knowledge_graph()
     given = resolve(kb, treatment, "treatment", "--treatment") if treatment is not None else None
     if endpoint is not None:
@@ -81,9 +81,9 @@ def _screen_endpoint(url: str, data_graph: str, kb: Graph, fingerprint: str | No
     fingerprint = fingerprint or source_fingerprint()
     if given is None:
         return Engine(lambda: kb, fingerprint, store=remote).screen()
-    local = Engine(lambda: kb, fingerprint)
-    data = remote.data_ntriples().encode("utf-8")
-    local.kb_reloaded  # noqa: B018 - puts the knowledge graph in the store
-    graph = ox.NamedNode(DATA_PREFIX + hashlib.sha256(data).hexdigest())
-    local.store.ox.load(data, ox.RdfFormat.N_TRIPLES, to_graph=graph)
-    return local.screen(given)
+    with Engine(lambda: kb, fingerprint) as local:
+        data = remote.data_ntriples().encode("utf-8")
+        local.kb_reloaded  # noqa: B018 - puts the knowledge graph in the store
+        graph = ox.NamedNode(DATA_PREFIX + hashlib.sha256(data).hexdigest())
+        local.store.ox.load(data, ox.RdfFormat.N_TRIPLES, to_graph=graph)
+        return local.screen(given)

@@ -194,6 +194,13 @@ class Store:
         if self.path is not None:
             self.ox.flush()
 
+    def close(self) -> None:
+        """Flush an on-disk store and let go of it now (its lock with it), not when the garbage collector
+        next runs: a second Store on the same path in this process may open at once. Not usable after."""
+        if self.ox is not None:
+            self.flush()
+            self.ox = None
+
 
 _RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 

@@ -126,16 +126,16 @@ def validate_sparql(
     use_kb: bool = True,
 ):
     """The fast path (mesokg.engine): SHACL compiled to SPARQL over pyoxigraph."""
-    engine = local_engine(kb, store, fingerprint, shapes=shapes, use_kb=use_kb)
-    loaded = engine.load(paths, progress)
-    if not loaded.files and store is None:
-        return ValidationOutcome(conforms=False, errors=loaded.errors, engine="sparql")
-    results = engine.validate(plans, check=loaded.files)
-    conforms = conforms_of(results)
-    outcome = ValidationOutcome(conforms, results, None, loaded.errors, loaded.files, "sparql")
-    outcome.violations = engine.violations
-    outcome.shapes = engine.shapes
-    return outcome
+    with local_engine(kb, store, fingerprint, shapes=shapes, use_kb=use_kb) as engine:
+        loaded = engine.load(paths, progress)
+        if not loaded.files and store is None:
+            return ValidationOutcome(conforms=False, errors=loaded.errors, engine="sparql")
+        results = engine.validate(plans, check=loaded.files)
+        conforms = conforms_of(results)
+        outcome = ValidationOutcome(conforms, results, None, loaded.errors, loaded.files, "sparql")
+        outcome.violations = engine.violations
+        outcome.shapes = engine.shapes
+        return outcome
 
 
 def validate_pyshacl(
