@@ -217,6 +217,7 @@ def tally() -> dict[str, Counter]:
     return counts
 
 
+@pytest.mark.slow  # compares with the pySHACL reference on every test of the suite
 def test_enough_of_the_suite_is_evaluated_by_sparql():
     counts = tally()
     assert counts["sparql"]["wrong"] == 0 and counts["sparql"]["crash"] == 0
@@ -283,6 +284,7 @@ def table() -> str:
     return "\n".join(lines) + "\n"
 
 
+@pytest.mark.slow  # the table has a pySHACL column: every test of the suite runs in it
 def test_the_support_table_is_current():
     assert TABLE.read_text(encoding="utf-8") == table(), "stale: run python tests/test_w3c_shacl.py"
 
