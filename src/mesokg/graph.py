@@ -85,7 +85,7 @@ def apply_rules(graph: Graph, materialise: bool = True) -> Graph:
 
     The rules run in an in-memory pyoxigraph store holding a copy of `graph` (blank nodes keep their
     identifiers), each rule seeing what the earlier ones derived: the same triples as rdflib's engine gives,
-    about twenty times sooner (benchmarks/).
+    about seven times sooner (benchmarks/core.py).
     """
     store = ox.Store()
     store.extend(ox_quads(graph))
