@@ -22,8 +22,8 @@ from rdflib import Graph
 
 from mesokg.errors import MesokgError
 from mesokg.graph import FrozenGraph
-from mesokg.graphs import SCREEN
 from mesokg.rdfio import ox_quads, to_ox, to_rdflib
+from mesokg.store import Store
 
 
 class Backend(Protocol):
@@ -93,37 +93,19 @@ class GraphBackend:
         self._scratch.clear()
 
 
-class GraphStore:
-    """An rdflib graph copied into an in-memory pyoxigraph store (blank nodes keep their identifiers) and
-    queried by oxigraph's engine: the same answers as the graph, one to two orders of magnitude sooner.
-    The copy does not follow later changes of the graph; `graph_store` shares one per read-only graph."""
+class GraphStore(Store):
+    """An rdflib graph copied into an in-memory store (triple by triple, so that blank nodes keep their
+    identifiers, which a parser would rename) and queried by oxigraph's engine: the same answers as the
+    graph, one to two orders of magnitude sooner. Unlike a Store it holds no metadata beside the graph. The
+    copy does not follow later changes of the graph; `graph_store` shares one per read-only graph."""
 
     holds_kb = True
-    writable = True
 
     def __init__(self, graph: Graph) -> None:
-        self.ox = ox.Store()
+        super().__init__()
         self.ox.extend(ox_quads(graph))
 
-    def query(self, query: str, substitutions: dict | None = None):
-        """Any query form, pyoxigraph's answer; the default graph is the graph and the scratch triples."""
-        try:
-            return self.ox.query(query, use_default_graph_as_union=True, substitutions=substitutions or None)
-        except SyntaxError as error:
-            raise MesokgError(f"SPARQL syntax error: {error}") from None
 
-    def select(self, query: str, substitutions: dict | None = None) -> ox.QuerySolutions:
-        return self.query(query, substitutions)
-
-    def add_scratch(self, quads: list[ox.Quad]) -> None:
-        self.ox.extend(ox.Quad(q.subject, q.predicate, q.object, _SCRATCH) for q in quads)
-
-    def clear_scratch(self) -> None:
-        if self.ox.contains_named_graph(_SCRATCH):
-            self.ox.remove_graph(_SCRATCH)
-
-
-_SCRATCH = ox.NamedNode(SCREEN)
 _SHARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 

@@ -126,11 +126,12 @@ class FrozenGraph(Graph):
 
     def ntriples(self) -> bytes:
         """The graph as N-Triples (UTF-8), written once when frozen: what every new store loads."""
-        if not self._frozen:
-            return self.serialize(format="nt", encoding="utf-8")
-        if self._ntriples is None:
-            self._ntriples = self.serialize(format="nt", encoding="utf-8")
-        return self._ntriples
+        data = self._ntriples
+        if data is None:
+            data = self.serialize(format="nt", encoding="utf-8")
+            if self._frozen:
+                self._ntriples = data
+        return data
 
     def _refuse(self) -> None:
         if self._frozen:

@@ -175,11 +175,15 @@ class Store:
         )
 
     # ---- queries ---------------------------------------------------------------------------------------------
-    def select(self, query: str, substitutions: dict | None = None) -> ox.QuerySolutions:
+    def query(self, query: str, substitutions: dict | None = None):
+        """Any query form, pyoxigraph's answer, over the union of all graphs."""
         try:
             return self.ox.query(query, use_default_graph_as_union=True, substitutions=substitutions or None)
         except SyntaxError as error:
             raise MesokgError(f"SPARQL syntax error: {error}") from None
+
+    def select(self, query: str, substitutions: dict | None = None) -> ox.QuerySolutions:
+        return self.query(query, substitutions)
 
     def add_scratch(self, quads: list[ox.Quad]) -> None:
         self.ox.extend(ox.Quad(q.subject, q.predicate, q.object, SCREEN_GRAPH) for q in quads)

@@ -33,14 +33,28 @@ source_option = click.option(
 )
 
 
-store_option = click.option(
-    "--store",
-    "store_path",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="Keep the knowledge graph and the patient data in this on-disk store (created if missing); files "
-    "given are added to it, each replacing an earlier load of the same file content.",
+def store_option_with(help_text: str):
+    """`--store DIR` (an on-disk store), with the command's own help."""
+    return click.option(
+        "--store", "store_path", type=click.Path(path_type=Path, file_okay=False), default=None, help=help_text
+    )
+
+
+store_option = store_option_with(
+    "Keep the knowledge graph and the patient data in this on-disk store (created if missing); files "
+    "given are added to it, each replacing an earlier load of the same file content."
 )
+
+
+def output_option(what: str):
+    """`-o/--output FILE`, written whole or not at all; standard output without it."""
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help=f"{what} to write (written whole or not at all); standard output if not given.",
+    )
 
 
 def progress_bar(enabled: bool) -> bool:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from mesokg import api
-from mesokg.cli._base import cli, emit, show, source_option
+from mesokg.cli._base import cli, emit, output_option, show, source_option, store_option_with
 
 
 @cli.command()
@@ -22,13 +22,9 @@ from mesokg.cli._base import cli, emit, show, source_option
 )
 @source_option
 @click.option("--no-materialise", is_flag=True, help="Leave out the inherited (inferred) assertions.")
-@click.option(
-    "--store",
-    "store_path",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="Also load the graph into this on-disk store (created if missing) for validate, screen, query and "
-    "serve --store; a store that holds this very build already is left alone.",
+@store_option_with(
+    "Also load the graph into this on-disk store (created if missing) for validate, screen, query and "
+    "serve --store; a store that holds this very build already is left alone."
 )
 def build(out_dir: Path, source_dir: Path | None, no_materialise: bool, store_path: Path | None) -> None:
     """Build the merged graph and write it as Turtle, RDF/XML, JSON-LD and N-Triples.
@@ -79,13 +75,7 @@ def check_command(source_dir: Path | None) -> None:
 
 
 @cli.command(name="export-sssom")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="File to write (written whole or not at all); standard output if not given.",
-)
+@output_option("File")
 @source_option
 def export_sssom_command(output: Path | None, source_dir: Path | None) -> None:
     """Write every mapping of ontology/mappings as one SSSOM/TSV mapping set.

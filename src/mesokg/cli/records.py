@@ -13,6 +13,7 @@ from mesokg.cli._base import (
     endpoint_option,
     finish,
     graph_option,
+    output_option,
     progress_bar,
     show,
     source_option,
@@ -145,13 +146,7 @@ def screen_command(
 
 @cli.command(name="import-fhir")
 @click.argument("bundle", type=click.Path(path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Turtle file to write (written whole or not at all); standard output if not given.",
-)
+@output_option("Turtle file")
 @source_option
 def import_fhir_command(bundle: Path, output: Path | None, source_dir: Path | None) -> None:
     """Read an HL7 FHIR R4 Bundle (JSON) into mesokg's patient model, as Turtle.
