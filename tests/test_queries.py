@@ -216,6 +216,17 @@ def test_cli_errors_are_one_line(tmp_path: Path):
     )
 
 
+def test_a_query_that_fails_while_it_runs_is_one_line(tmp_path: Path, fixture_world: Path):
+    """Oxigraph evaluates lazily: an unknown function fails while the answer is read, on the graph and on a
+    store alike, and that is still one line and exit 2, never a traceback."""
+    query = tmp_path / "unknown-function.rq"
+    query.write_text("SELECT ?s WHERE { ?s ?p ?o FILTER(<urn:no-such-function>(?o)) }\n", encoding="utf-8")
+    source = ["--source", str(fixture_world)]
+    assert_error(invoke("query", str(query), *source), "unknown-function.rq", "query failed")
+    store = ["--store", str(tmp_path / "store")]
+    assert_error(invoke("query", str(query), *source, *store), "unknown-function.rq", "query failed")
+
+
 def test_queries_lists_every_named_query():
     result = invoke("queries")
     assert result.exit_code == 0

@@ -148,14 +148,7 @@ def run_query(graph: Graph, name_or_file: str | NamedQuery, params: dict[str, st
     endpoint (mesokg.remote.with_values); the query runs in oxigraph's engine over the graph's in-memory copy
     (mesokg.backends.graph_store), and its answer is returned as rdflib's Result.
     """
-    query = name_or_file if isinstance(name_or_file, NamedQuery) else load_query(name_or_file)
-    prepare(query)  # a syntax error is reported with its line and column, as for every backend
-    bindings = bind_params(graph, query, params or {})
-    try:
-        answer = graph_store(graph).query(with_values(query.text, bindings))
-    except (OSError, RuntimeError, ValueError) as error:
-        raise MesokgError(located(query.path, f"query failed: {error}")) from None
-    return rdflib_result(answer)
+    return run_store_query(graph_store(graph), graph, name_or_file, params)
 
 
 def run_remote_query(remote, kb: Graph, name_or_file: str | NamedQuery, params: dict[str, str] | None = None) -> Result:
@@ -171,10 +164,12 @@ def run_store_query(store, kb: Graph, name_or_file: str | NamedQuery, params: di
     """The same, on an embedded store (mesokg.store.Store; all its graphs as the default graph): parameters
     resolved against the knowledge graph and bound in an inline VALUES block (mesokg.remote.with_values)."""
     query = name_or_file if isinstance(name_or_file, NamedQuery) else load_query(name_or_file)
-    prepare(query)
+    prepare(query)  # a syntax error is reported with its line and column, as for every backend
     bindings = bind_params(kb, query, params or {})
-    answer = store.ox.query(with_values(query.text, bindings), use_default_graph_as_union=True)
-    return rdflib_result(answer)
+    try:  # oxigraph evaluates lazily: an evaluation error surfaces while the answer is read
+        return rdflib_result(store.query(with_values(query.text, bindings)))
+    except (OSError, RuntimeError, ValueError) as error:
+        raise MesokgError(located(query.path, f"query failed: {error}")) from None
 
 
 def rdflib_result(answer) -> Result:
