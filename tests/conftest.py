@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,22 @@ from mesokg.graph import knowledge_graph
 from mesokg.resources import ontology_dir
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def pytest_configure(config) -> None:
+    """The on-disk cache (mesokg.cache) of a test run is its own, empty at the start (the controller makes it;
+    xdist workers and the commands the tests start inherit it), and removed at the end: the suite never reads
+    or writes the user's cache, and every run exercises both the build and the cached path."""
+    if not hasattr(config, "workerinput") and "MESOKG_CACHE_DIR" not in os.environ:
+        config._mesokg_cache = tempfile.mkdtemp(prefix="mesokg-test-cache-")
+        os.environ["MESOKG_CACHE_DIR"] = config._mesokg_cache
+
+
+def pytest_unconfigure(config) -> None:
+    made = getattr(config, "_mesokg_cache", None)
+    if made:
+        shutil.rmtree(made, ignore_errors=True)
+        os.environ.pop("MESOKG_CACHE_DIR", None)
 
 
 @pytest.fixture(scope="session")

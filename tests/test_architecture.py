@@ -33,13 +33,19 @@ def imported(node: ast.Import | ast.ImportFrom) -> list[str]:
     return [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in MODULES else node.module for a in node.names]
 
 
+def _is_type_checking(node: ast.stmt) -> bool:
+    return isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+
+
 def imports_of(path: Path) -> tuple[set[str], list[str]]:
     """(modules imported at module level, descriptions of imports of mesokg inside a function or class)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    top = {name for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom) for name in imported(node)}
+    # imports under a module-level `if TYPE_CHECKING:` are edges of the module too (for annotations)
+    body = [node for outer in tree.body for node in (outer.body if _is_type_checking(outer) else [outer])]
+    top = {name for node in body if isinstance(node, ast.Import | ast.ImportFrom) for name in imported(node)}
     nested = [
         f"{path.name}:{node.lineno} imports {', '.join(imported(node))}"
-        for outer in tree.body
+        for outer in body
         if not isinstance(outer, ast.Import | ast.ImportFrom)
         for node in ast.walk(outer)
         if isinstance(node, ast.Import | ast.ImportFrom) and imported(node)

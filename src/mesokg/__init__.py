@@ -5,32 +5,88 @@ each returns a result with `as_dict()` (the JSON the command prints), `text()` a
 `knowledge_graph()` is the built graph itself (shared and read-only; `build_graph()` gives a copy).
 """
 
-from mesokg.api import (
-    BuildResult,
-    CheckResult,
-    ExportResult,
-    ImportResult,
-    LoadResult,
-    LookupResult,
-    QueryResult,
-    StatsResult,
-    build,
-    check,
-    export_sssom,
-    import_fhir,
-    load,
-    lookup,
-    query,
-    reason,
-    screen,
-    stats,
-    validate,
-)
-from mesokg.errors import InputError, MesokgError
-from mesokg.graph import build_graph, knowledge_graph
-from mesokg.reasoner import ReasonResult
-from mesokg.results import ScreenOutcome, ValidationOutcome
+from typing import TYPE_CHECKING
+
 from mesokg.version import __version__
+
+# where each public name lives: imported on first use, so that `import mesokg` (and every command) loads
+# only what it runs
+_PUBLIC = {
+    **{
+        name: "mesokg.api"
+        for name in (
+            "BuildResult",
+            "CheckResult",
+            "ExportResult",
+            "ImportResult",
+            "LoadResult",
+            "LookupResult",
+            "QueryResult",
+            "StatsResult",
+            "build",
+            "check",
+            "export_sssom",
+            "import_fhir",
+            "load",
+            "lookup",
+            "query",
+            "reason",
+            "screen",
+            "stats",
+            "validate",
+        )
+    },
+    "InputError": "mesokg.errors",
+    "MesokgError": "mesokg.errors",
+    "build_graph": "mesokg.graph",
+    "knowledge_graph": "mesokg.graph",
+    "ReasonResult": "mesokg.reasoner",
+    "ScreenOutcome": "mesokg.results",
+    "ValidationOutcome": "mesokg.results",
+}
+
+
+def __getattr__(name: str):
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mesokg' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_PUBLIC})
+
+
+if TYPE_CHECKING:
+    from mesokg.api import (
+        BuildResult,
+        CheckResult,
+        ExportResult,
+        ImportResult,
+        LoadResult,
+        LookupResult,
+        QueryResult,
+        StatsResult,
+        build,
+        check,
+        export_sssom,
+        import_fhir,
+        load,
+        lookup,
+        query,
+        reason,
+        screen,
+        stats,
+        validate,
+    )
+    from mesokg.errors import InputError, MesokgError
+    from mesokg.graph import build_graph, knowledge_graph
+    from mesokg.reasoner import ReasonResult
+    from mesokg.results import ScreenOutcome, ValidationOutcome
 
 __all__ = [
     "BuildResult",

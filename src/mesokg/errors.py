@@ -20,6 +20,10 @@ class InputError(MesokgError):
     """Bad input given by the user: a missing, unreadable or malformed file, an unwritable directory."""
 
 
+class QuerySyntaxError(MesokgError):
+    """A SPARQL text that the engine cannot parse."""
+
+
 def located(path: Path | str, message: str, line: int | None = None, column: int | None = None) -> str:
     """`FILE:LINE:COL: message`, leaving out what is not known."""
     where = str(path)

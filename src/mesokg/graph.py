@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import shutil
 import tempfile
@@ -11,12 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import Graph, Literal
+from rdflib import Graph
 
+from mesokg import cache
 from mesokg.errors import InputError, located
 from mesokg.mappings import load_mappings
 from mesokg.prefixes import bind_prefixes
-from mesokg.rdfio import ox_quads, parse_turtle, to_rdflib
+from mesokg.rdfio import OxigraphView, ox_quads, parse_turtle, to_rdflib, to_rdflib_plain
 from mesokg.resources import ontology_dir, queries_dir
 from mesokg.version import __version__
 
@@ -87,27 +89,23 @@ def apply_rules(graph: Graph, materialise: bool = True) -> Graph:
     identifiers), each rule seeing what the earlier ones derived: the same triples as rdflib's engine gives,
     about seven times sooner (benchmarks/core.py).
     """
+    for triple in _derive(graph, materialise)[1]:
+        graph.add((to_rdflib(triple.subject), to_rdflib(triple.predicate), to_rdflib_plain(triple.object)))
+    return graph
+
+
+def _derive(graph: Graph, materialise: bool) -> tuple[ox.Store, list[ox.Triple]]:
+    """A store holding `graph` and what the rules derive from it, and the derived triples."""
     store = ox.Store()
     store.extend(ox_quads(graph))
+    derived_all: list[ox.Triple] = []
     for rule in rule_files():
         if rule.name.startswith(INHERITANCE_RULES) and not materialise:
             continue
         derived = list(store.query(rule.read_text(encoding="utf-8")))
         store.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in derived)
-        for triple in derived:
-            graph.add((to_rdflib(triple.subject), to_rdflib(triple.predicate), _plain(triple.object)))
-    return graph
-
-
-_XSD_STRING = ox.NamedNode("http://www.w3.org/2001/XMLSchema#string")
-
-
-def _plain(term):
-    """A derived object as rdflib writes the sources' own: an xsd:string literal (what oxigraph makes of any
-    literal without a datatype or language) as a plain literal, the same term in RDF 1.1."""
-    if isinstance(term, ox.Literal) and term.datatype == _XSD_STRING:
-        return Literal(term.value)
-    return to_rdflib(term)
+        derived_all += derived
+    return store, derived_all
 
 
 class FrozenGraph(Graph):
@@ -115,6 +113,16 @@ class FrozenGraph(Graph):
 
     _frozen = False
     _ntriples: bytes | None = None
+
+    @classmethod
+    def over(cls, store: ox.Store, ntriples: bytes | None = None) -> FrozenGraph:
+        """The default graph of a pyoxigraph store as a read-only rdflib graph (rdfio.OxigraphView), with the
+        store's N-Triples if they are at hand."""
+        # its own identifier (rdflib hashes and compares graphs by it), though the view reads the default graph
+        graph = cls(store=OxigraphView(store))
+        bind_prefixes(graph)
+        graph._ntriples = ntriples
+        return graph.freeze()
 
     def freeze(self) -> FrozenGraph:
         self._frozen = True
@@ -128,7 +136,12 @@ class FrozenGraph(Graph):
         """The graph as N-Triples (UTF-8), written once when frozen: what every new store loads."""
         data = self._ntriples
         if data is None:
-            data = self.serialize(format="nt", encoding="utf-8")
+            if isinstance(self.store, OxigraphView):
+                buffer = io.BytesIO()
+                self.store.ox.dump(buffer, ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
+                data = buffer.getvalue()
+            else:
+                data = self.serialize(format="nt", encoding="utf-8")
             if self._frozen:
                 self._ntriples = data
         return data
@@ -160,19 +173,37 @@ BUILT_KEPT = 4  # knowledge graphs kept in memory (the bundled one and a few fix
 
 def knowledge_graph(source_dir: Path | None = None, materialise: bool = True) -> Graph:
     """The built graph of a source directory, shared: built once per source fingerprint (equal sources,
-    equal graph) and read-only, so that data is layered over it, never written into it."""
+    equal graph) and read-only, so that data is layered over it, never written into it. The build is cached
+    on disk under its fingerprint (mesokg.cache), so a new process reads it instead of building it again."""
     key = source_fingerprint(source_dir, materialise)
     graph = _BUILT.get(key)
     if graph is None:
-        graph = FrozenGraph()
-        bind_prefixes(graph)
-        graph += apply_rules(load_sources(source_dir), materialise=materialise)
-        _BUILT[key] = graph.freeze()
+        graph = _BUILT[key] = _cached_build(key, source_dir, materialise)
         while len(_BUILT) > BUILT_KEPT:
             _BUILT.popitem(last=False)
     else:
         _BUILT.move_to_end(key)
     return graph
+
+
+def _cached_build(key: str, source_dir: Path | None, materialise: bool) -> FrozenGraph:
+    """The knowledge graph from the on-disk cache, else built (and put in the cache). Either way it is the
+    same N-Triples in a pyoxigraph store (blank nodes keep the labels written in the cache), viewed as rdflib."""
+    data = cache.read("kb", key)
+    store = ox.Store()
+    if data is not None:
+        try:
+            store.extend(ox.parse(data, ox.RdfFormat.N_TRIPLES))
+        except (SyntaxError, ValueError):
+            data, store = None, ox.Store()
+    if data is None:
+        built, _ = _derive(load_sources(source_dir), materialise)
+        buffer = io.BytesIO()
+        built.dump(buffer, ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
+        data = buffer.getvalue()
+        cache.write("kb", key, data)
+        store.extend(ox.parse(data, ox.RdfFormat.N_TRIPLES))
+    return FrozenGraph.over(store, data)
 
 
 def ntriples(graph: Graph) -> bytes:

@@ -8,22 +8,23 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyoxigraph as ox
-from pyparsing import ParseBaseException
 from rdflib import Graph, Literal, URIRef
-from rdflib.plugins.sparql import prepareQuery
-from rdflib.plugins.sparql.sparql import Query
 from rdflib.query import Result
 
 from mesokg.backends import graph_store
 from mesokg.coding import resolve_record_codes
-from mesokg.errors import InputError, MesokgError, located
+from mesokg.errors import InputError, MesokgError, QuerySyntaxError, located
 from mesokg.inputs import read_inputs
 from mesokg.prefixes import compact
+from mesokg.rdfio import rdflib_result
 from mesokg.remote import with_values
 from mesokg.resolve import KIND_PATTERNS, resolve
 from mesokg.resources import queries_dir
+
+if TYPE_CHECKING:
+    from rdflib.plugins.sparql.sparql import Query
 
 NAMED_DIRS = ("cq", "checks")
 HEADER_LINE = re.compile(r"^#\s*(\w+):\s*(.*)$")
@@ -105,12 +106,16 @@ def load_query(name_or_file: str) -> NamedQuery:
 
 @functools.lru_cache(maxsize=256)
 def _prepared(text: str) -> Query:
+    from rdflib.plugins.sparql import prepareQuery
+
     return prepareQuery(text)
 
 
 def prepare(query: NamedQuery) -> Query:
     """Parse the query (once per text, for the last few hundred texts: a warm query is not parsed again),
     reporting a syntax error with its line and column."""
+    from pyparsing import ParseBaseException
+
     try:
         return _prepared(query.text)
     except ParseBaseException as error:
@@ -164,26 +169,16 @@ def run_store_query(store, kb: Graph, name_or_file: str | NamedQuery, params: di
     """The same, on an embedded store (mesokg.store.Store; all its graphs as the default graph): parameters
     resolved against the knowledge graph and bound in an inline VALUES block (mesokg.remote.with_values)."""
     query = name_or_file if isinstance(name_or_file, NamedQuery) else load_query(name_or_file)
-    prepare(query)  # a syntax error is reported with its line and column, as for every backend
     bindings = bind_params(kb, query, params or {})
     try:  # oxigraph evaluates lazily: an evaluation error surfaces while the answer is read
         return rdflib_result(store.query(with_values(query.text, bindings)))
+    except QuerySyntaxError as error:
+        # reported as for every backend, with the line and column of the query as written (rdflib's parser,
+        # imported only now: a cold command that runs a valid query never loads it)
+        prepare(query)
+        raise InputError(located(query.path, str(error))) from None
     except (OSError, RuntimeError, ValueError) as error:
         raise MesokgError(located(query.path, f"query failed: {error}")) from None
-
-
-def rdflib_result(answer) -> Result:
-    """A pyoxigraph answer (solutions, boolean or triples) as rdflib's Result, for the result writers."""
-    if isinstance(answer, bool):
-        result = Result("ASK")
-        result.askAnswer = answer
-        return result
-    if isinstance(answer, ox.QuerySolutions):
-        return Result.parse(io.BytesIO(answer.serialize(format=ox.QueryResultsFormat.JSON)), format="json")
-    graph = Graph().parse(data=answer.serialize(format=ox.RdfFormat.N_TRIPLES), format="nt")
-    result = Result("CONSTRUCT")
-    result.graph = graph
-    return result
 
 
 def parse_params(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:

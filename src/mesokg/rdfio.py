@@ -11,6 +11,7 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.plugins.parsers.notation3 import BadSyntax
+from rdflib.store import Store as RdflibStore
 
 from mesokg.errors import InputError, located
 
@@ -137,8 +138,126 @@ def to_rdflib(term):
     raise TypeError(f"not an RDF term: {term!r}")
 
 
+def to_rdflib_plain(term):
+    """As to_rdflib, but an xsd:string literal (what oxigraph makes of every literal without a datatype or
+    language) becomes a plain literal: the same term in RDF 1.1, and how rdflib's parsers give it."""
+    if isinstance(term, ox.Literal) and term.datatype == _XSD_STRING:
+        return Literal(term.value)
+    return to_rdflib(term)
+
+
+_XSD_STRING = ox.NamedNode("http://www.w3.org/2001/XMLSchema#string")
+
+
+class OxigraphView(RdflibStore):
+    """A read-only rdflib store over the default graph of a pyoxigraph store: an rdflib Graph over it answers
+    triple patterns from oxigraph's indexes and SPARQL in oxigraph's engine, and is ready as soon as the
+    pyoxigraph store is filled (no rdflib index is built, which for the knowledge graph takes a second).
+    Terms are as rdflib's parsers give them (to_rdflib_plain). oxrdflib does the same for a read-write store,
+    but gives xsd:string literals typed and imports rdflib's SPARQL engine, whose import alone costs a cold
+    command a fifth of a second (docs/decisions/0014)."""
+
+    context_aware = False
+    graph_aware = False
+
+    def __init__(self, store: ox.Store) -> None:
+        super().__init__()
+        self.ox = store
+        self._length: int | None = None
+        self._prefixes: dict[str, URIRef] = {}
+
+    def add(self, triple, context, quoted=False) -> None:
+        raise TypeError("this graph is read-only")
+
+    def addN(self, quads) -> None:  # noqa: N802 - rdflib's name
+        raise TypeError("this graph is read-only")
+
+    def remove(self, triple, context=None) -> None:
+        raise TypeError("this graph is read-only")
+
+    def __len__(self, context=None) -> int:
+        if self._length is None:
+            self._length = len(self.ox)
+        return self._length
+
+    def triples(self, triple_pattern, context=None):
+        try:
+            pattern = [None if term is None else to_ox(term) for term in triple_pattern]
+        except TypeError:  # a pattern term oxigraph cannot hold (a graph, a variable) matches nothing here
+            return
+        try:
+            quads = self.ox.quads_for_pattern(*pattern, ox.DefaultGraph())
+        except TypeError:  # e.g. a literal as subject: no triple has one
+            return
+        for quad in quads:
+            yield (
+                (to_rdflib_plain(quad.subject), to_rdflib_plain(quad.predicate), to_rdflib_plain(quad.object)),
+                iter((context,)),
+            )
+
+    def contexts(self, triple=None):
+        return iter(())
+
+    def query(self, query, initNs, initBindings, queryGraph, **kwargs):  # noqa: N803 - rdflib's names
+        if not isinstance(query, str) or kwargs or initBindings:
+            # rdflib then evaluates the query itself: its initBindings bind variables the query does not
+            # project, which oxigraph's substitutions refuse
+            raise NotImplementedError
+        prefixes = {prefix: str(namespace) for prefix, namespace in {**self._prefixes, **initNs}.items()}
+        answer = self.ox.query(
+            query,
+            prefixes=prefixes,
+        )
+        return rdflib_result(answer)
+
+    def bind(self, prefix: str, namespace: URIRef, override: bool = True) -> None:
+        if override or prefix not in self._prefixes:
+            self._prefixes[prefix] = URIRef(namespace)
+
+    def prefix(self, namespace: URIRef) -> str | None:
+        return next((p for p, n in self._prefixes.items() if n == namespace), None)
+
+    def namespace(self, prefix: str) -> URIRef | None:
+        return self._prefixes.get(prefix)
+
+    def namespaces(self):
+        yield from self._prefixes.items()
+
+
+def rdflib_result(answer):
+    """A pyoxigraph answer (solutions, boolean or triples) as rdflib's Result, terms as to_rdflib_plain gives
+    them. Solutions are read now: oxigraph evaluates lazily, so an evaluation error surfaces here."""
+    from rdflib.query import Result
+    from rdflib.term import Variable
+
+    if isinstance(answer, bool | ox.QueryBoolean):
+        result = Result("ASK")
+        result.askAnswer = bool(answer)
+    elif isinstance(answer, ox.QuerySolutions):
+        result = Result("SELECT")
+        variables = [Variable(v.value) for v in answer.variables]
+        result.vars = variables
+        result.bindings = [
+            {var: to_rdflib_plain(value) for var, value in zip(variables, row, strict=True) if value is not None}
+            for row in answer
+        ]
+    else:
+        result = Result("CONSTRUCT")
+        result.graph = Graph()
+        for triple in answer:
+            result.graph.add(
+                (to_rdflib_plain(triple.subject), to_rdflib_plain(triple.predicate), to_rdflib_plain(triple.object))
+            )
+    return result
+
+
 def ox_quads(graph: Graph, graph_name=None):
     """The triples of an rdflib graph as pyoxigraph quads (in `graph_name`, else the default graph). Blank
     nodes keep their identifiers, which a round trip through a parser would rename."""
     name = graph_name if graph_name is not None else ox.DefaultGraph()
+    if isinstance(graph.store, OxigraphView):  # already oxigraph terms
+        return (
+            ox.Quad(q.subject, q.predicate, q.object, name)
+            for q in graph.store.ox.quads_for_pattern(None, None, None, ox.DefaultGraph())
+        )
     return (ox.Quad(to_ox(s), to_ox(p), to_ox(o), name) for s, p, o in graph)

@@ -15,9 +15,9 @@ from __future__ import annotations
 import io
 import json
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-import httpx
 import pyoxigraph as ox
 from rdflib import Graph
 from rdflib.query import Result
@@ -26,6 +26,9 @@ from mesokg import graphs
 from mesokg.backends import Row, Solutions
 from mesokg.errors import MesokgError
 from mesokg.rdfio import to_rdflib
+
+if TYPE_CHECKING:
+    import httpx
 
 KB_GRAPH = graphs.KB
 DATA_GRAPH = graphs.DATA
@@ -116,6 +119,8 @@ def upload(store_url: str, graph: str, ntriples: bytes, replace: bool, timeout: 
 
 
 def request(method: str, url: str, **kwargs) -> httpx.Response:
+    import httpx  # imported by the first request: a command that asks no endpoint never loads it
+
     try:
         response = httpx.request(method, url, **kwargs)
     except httpx.TimeoutException:

@@ -25,9 +25,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from pyparsing import ParseBaseException
 from rdflib import Graph
-from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 
 from mesokg.errors import MesokgError
 from mesokg.graph import ntriples
@@ -53,6 +51,8 @@ def _walk(node) -> Iterator[object]:
 
 
 def _is_update(text: str) -> bool:
+    from rdflib.plugins.sparql.parser import parseUpdate  # rdflib's parser, loaded by the server's first query
+
     try:
         parseUpdate(text)
     except Exception:  # any parse failure: not an update
@@ -62,6 +62,9 @@ def _is_update(text: str) -> bool:
 
 def check_query(text: str) -> None:
     """Raise Refused unless `text` is a SPARQL query that stays inside this endpoint's data."""
+    from pyparsing import ParseBaseException
+    from rdflib.plugins.sparql.parser import parseQuery  # rdflib's parser, loaded by the server's first query
+
     try:
         tree = parseQuery(text)
     except ParseBaseException as error:

@@ -22,7 +22,7 @@ import pyoxigraph as ox
 from rdflib import Graph, URIRef
 
 from mesokg import graphs
-from mesokg.errors import InputError, MesokgError, located
+from mesokg.errors import InputError, QuerySyntaxError, located
 from mesokg.fhir import bundle_to_graph, looks_like_fhir
 from mesokg.graph import ntriples
 from mesokg.namespace import MESOKG
@@ -180,7 +180,7 @@ class Store:
         try:
             return self.ox.query(query, use_default_graph_as_union=True, substitutions=substitutions or None)
         except SyntaxError as error:
-            raise MesokgError(f"SPARQL syntax error: {error}") from None
+            raise QuerySyntaxError(f"SPARQL syntax error: {error}") from None
 
     def select(self, query: str, substitutions: dict | None = None) -> ox.QuerySolutions:
         return self.query(query, substitutions)

@@ -1,0 +1,5 @@
+"""`python -m mesokg`: the mesokg command."""
+
+from mesokg.cli import main
+
+main()

@@ -1,0 +1,80 @@
+"""An on-disk cache of what takes seconds to make and never changes for given inputs: the built knowledge graph
+(keyed by its source fingerprint, which covers the package version) and the code tables read from the code
+packages (keyed by the package version and the code data's own version).
+
+Where: `$MESOKG_CACHE_DIR`, else `$XDG_CACHE_HOME/mesokg`, else `~/.cache/mesokg`; `MESOKG_NO_CACHE=1` turns
+it off. Each entry is one file, written whole to a temporary name and renamed into place, so a reader sees the
+old entry, the new one, or none; it carries the SHA-256 of its content, so an entry damaged on disk is not
+used but made again. The cache is an optimisation only: a directory that cannot be written, a full disk or a
+damaged entry never fails a command, which then does the work itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+MAGIC = b"mesokg-cache 1 "
+DIGEST_LENGTH = 64  # hex SHA-256
+
+
+def cache_dir() -> Path | None:
+    """The cache directory, or None when caching is off."""
+    if os.environ.get("MESOKG_NO_CACHE", "").strip() not in ("", "0"):
+        return None
+    explicit = os.environ.get("MESOKG_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "mesokg"
+
+
+def entry_path(name: str, key: str) -> Path | None:
+    root = cache_dir()
+    return None if root is None else root / f"{name}-{key}"
+
+
+def read(name: str, key: str) -> bytes | None:
+    """The content stored under (name, key), or None if there is none, caching is off, or the entry is damaged
+    (a damaged entry is removed)."""
+    path = entry_path(name, key)
+    if path is None:
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    header_end = len(MAGIC) + DIGEST_LENGTH + 1
+    digest, content = data[len(MAGIC) : header_end - 1], data[header_end:]
+    if data.startswith(MAGIC) and data[header_end - 1 : header_end] == b"\n":
+        if hashlib.sha256(content).hexdigest().encode() == digest:
+            return content
+    try:
+        path.unlink()
+    except OSError:
+        pass
+    return None
+
+
+def write(name: str, key: str, content: bytes) -> bool:
+    """Store `content` under (name, key); False (and nothing changed) when it cannot be written."""
+    path = entry_path(name, key)
+    if path is None:
+        return False
+    header = MAGIC + hashlib.sha256(content).hexdigest().encode() + b"\n"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{name}-", dir=path.parent)
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(header)
+                stream.write(content)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except OSError:
+        return False
+    return True
