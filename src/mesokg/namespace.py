@@ -145,6 +145,8 @@ class MESOKG(DefinedNamespace):
     sessionStatus: URIRef
     sex: URIRef
     sourceExcerpt: URIRef
+    splSetId: URIRef
+    splVersion: URIRef
     statusDate: URIRef
     strength: URIRef
     strengthBasis: URIRef
@@ -154,6 +156,8 @@ class MESOKG(DefinedNamespace):
     therapyWith: URIRef
     treatment: URIRef
     usesProcedure: URIRef
+    versionDate: URIRef
+    versionNotFound: URIRef
     via: URIRef
 
     _extras = [
