@@ -74,3 +74,43 @@ def test_fhir_system_uris_name_their_prefix():
     assert systems["http://hl7.org/fhir/sid/icd-10-cm"] == "ICD10CM"
     assert systems["http://www.whocc.no/atc"] == "ATC"
     assert systems["http://loinc.org"] == "LOINC"
+
+
+def test_the_cached_icd10cm_table_answers_as_the_package(tmp_path, monkeypatch):
+    """The database a cold command reads (mesokg.cache) gives the package's answers: every tenth code, every
+    name a block shares with its category (B10 is both), each with and without its dot."""
+    import simple_icd_10_cm as cm
+
+    from mesokg.terminologies import _icd10cm_package, _icd10cm_table
+
+    monkeypatch.setenv("MESOKG_CACHE_DIR", str(tmp_path))
+    table, package = _icd10cm_table(), _icd10cm_package()
+    assert table is not None
+    codes = cm.get_all_codes(True)
+    shared = sorted({code for code, after in zip(codes, codes[1:], strict=False) if code == after})
+    assert "B10" in shared
+    for code in [*codes[::10], *shared]:
+        for written in {code, code.replace(".", ""), code + "9"}:
+            assert table.is_valid(written) == package.is_valid(written), written
+            assert table.title(written) == package.title(written), written
+            if package.is_valid(written):
+                assert table.ancestors(written) == package.ancestors(written), written
+
+
+def test_a_damaged_code_table_is_made_again(tmp_path, monkeypatch):
+    from mesokg import cache
+
+    monkeypatch.setenv("MESOKG_CACHE_DIR", str(tmp_path))
+
+    def fill(connection):
+        connection.execute("CREATE TABLE codes (code TEXT)")
+        connection.execute("INSERT INTO codes VALUES ('A')")
+
+    made = cache.database("table", "k", fill)
+    assert made.execute("SELECT code FROM codes").fetchall() == [("A",)]
+    made.close()
+    cache.entry_path("table", "k").write_bytes(b"not a database, or one cut short")
+    again = cache.database("table", "k", fill)
+    assert again is not None and again.execute("SELECT code FROM codes").fetchall() == [("A",)]
+    monkeypatch.setenv("MESOKG_NO_CACHE", "1")
+    assert cache.database("table", "k", fill) is None

@@ -1,6 +1,7 @@
 """An on-disk cache of what takes seconds to make and never changes for given inputs: the built knowledge graph
 (keyed by its source fingerprint, which covers the package version) and the code tables read from the code
-packages (keyed by the package version and the code data's own version).
+packages (SQLite databases keyed by the package version and the code data's own version), read by a cold
+command in milliseconds where building or loading them takes seconds.
 
 Where: `$MESOKG_CACHE_DIR`, else `$XDG_CACHE_HOME/mesokg`, else `~/.cache/mesokg`; `MESOKG_NO_CACHE=1` turns
 it off. Each entry is one file, written whole to a temporary name and renamed into place, so a reader sees the
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 MAGIC = b"mesokg-cache 1 "
@@ -78,3 +81,52 @@ def write(name: str, key: str, content: bytes) -> bool:
     except OSError:
         return False
     return True
+
+
+def database(name: str, key: str, fill: Callable[[sqlite3.Connection], None]) -> sqlite3.Connection | None:
+    """An SQLite database cached under (name, key), opened read-only: made first by `fill` (which creates and
+    fills its tables) in a temporary file renamed into place when complete, so a reader never sees a half-made
+    one. None when caching is off, or the database can be neither opened nor made (the caller then reads its
+    source itself). A database whose completion mark is missing or unreadable is made again."""
+    path = entry_path(name, key)
+    if path is None:
+        return None
+    connection = _open_complete(path)
+    if connection is not None:
+        return connection
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{name}-", dir=path.parent)
+        os.close(handle)
+        try:
+            writer = sqlite3.connect(temporary)
+            try:
+                fill(writer)
+                writer.execute("CREATE TABLE mesokg_cache_complete (key TEXT)")
+                writer.execute("INSERT INTO mesokg_cache_complete VALUES (?)", (key,))
+                writer.commit()
+            finally:
+                writer.close()
+            os.replace(temporary, path)
+        finally:
+            Path(temporary).unlink(missing_ok=True)
+    except (OSError, sqlite3.Error):
+        return None
+    return _open_complete(path)
+
+
+def _open_complete(path: Path) -> sqlite3.Connection | None:
+    if not path.is_file():
+        return None
+    try:
+        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        if connection.execute("SELECT count(*) FROM mesokg_cache_complete").fetchone()[0] == 1:
+            return connection
+        connection.close()
+    except sqlite3.Error:
+        pass
+    try:
+        path.unlink()
+    except OSError:
+        pass
+    return None

@@ -17,11 +17,15 @@ from __future__ import annotations
 
 import functools
 import re
+import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
+
+from mesokg import cache
+from mesokg.version import __version__
 
 # how HL7 FHIR names each code system (Coding.system); the systems FHIR has no URI for are left out
 FHIR_SYSTEMS = {
@@ -55,6 +59,14 @@ def _shape(pattern: str) -> Callable[[str], bool]:
 
 # ---- ICD-10-CM -------------------------------------------------------------------------------------------
 def _icd10cm() -> CodeSystem:
+    table = _icd10cm_table()
+    if table is None:
+        return _icd10cm_package()
+    return CodeSystem("ICD10CM", "ICD-10-CM", table.is_valid, table.ancestors, table.title, FHIR_SYSTEMS["ICD10CM"])
+
+
+def _icd10cm_package() -> CodeSystem:
+    """ICD-10-CM answered by simple-icd-10-cm itself (its import reads the whole classification: seconds)."""
     import simple_icd_10_cm as cm
 
     def title(code: str) -> str | None:
@@ -68,6 +80,93 @@ def _icd10cm() -> CodeSystem:
         title,
         FHIR_SYSTEMS["ICD10CM"],
     )
+
+
+def _fill_icd10cm(connection: sqlite3.Connection) -> None:
+    import simple_icd_10_cm as cm
+
+    # 39 one-category blocks share their category's name (block B10 holds category B10): both rows are kept,
+    # in the classification's order, so a name is the category (as simple-icd-10-cm answers) and the block
+    # is what sits above it
+    connection.execute("CREATE TABLE codes (n INTEGER PRIMARY KEY, key TEXT, code TEXT, title TEXT, parent TEXT)")
+    codes = cm.get_all_codes(True)
+    shared = {code for code, after in zip(codes, codes[1:], strict=False) if code == after}
+
+    def parent(index: int, code: str) -> str:
+        if code in shared and (index + 1 < len(codes) and codes[index + 1] == code):
+            return cm.get_ancestors(code)[1]  # the block: simple-icd-10-cm answers its name as the category
+        return cm.get_parent(code)
+
+    connection.executemany(
+        "INSERT INTO codes (key, code, title, parent) VALUES (?, ?, ?, ?)",
+        ((c.replace(".", ""), c, cm.get_description(c), parent(i, c)) for i, c in enumerate(codes)),
+    )
+    connection.execute("CREATE INDEX codes_key ON codes (key)")
+
+
+def _icd10cm_table() -> _CodeTable | None:
+    """The classification as simple-icd-10-cm gives it (every chapter, block and code with its title and
+    parent), in a database cached for this mesokg and simple-icd-10-cm version (mesokg.cache)."""
+    key = f"{__version__}-{_distribution_version('simple-icd-10-cm')}"
+    connection = cache.database("icd10cm", key, _fill_icd10cm)
+    return None if connection is None else _CodeTable(connection, _icd10cm_package)
+
+
+class _CodeTable:
+    """ICD-10-CM from the cached database: a code is valid as written by the classification, with or without
+    its dot, as simple-icd-10-cm accepts it. A database that turns out damaged is dropped for the package."""
+
+    def __init__(self, connection: sqlite3.Connection, fallback: Callable[[], CodeSystem]) -> None:
+        self.connection, self._fallback, self._package = connection, fallback, None
+
+    def _rows(self, code: str) -> list[tuple[str, str, str]]:
+        """The rows named `code` as written, the category first and a block of the same name last."""
+        try:
+            rows = self.connection.execute(
+                "SELECT code, title, parent FROM codes WHERE key = ? ORDER BY n DESC", (code.replace(".", ""),)
+            ).fetchall()
+        except sqlite3.DatabaseError:
+            self._package = self._package or self._fallback()
+            raise _Damaged from None
+        return [row for row in rows if code in (row[0], row[0].replace(".", ""))]
+
+    def _answer(self, code: str, method: str, from_rows: Callable):
+        try:
+            return from_rows(self._rows(code))
+        except _Damaged:
+            return getattr(self._package, method)(code)
+
+    def is_valid(self, code: str) -> bool:
+        return self._answer(code, "is_valid", bool)
+
+    def title(self, code: str) -> str | None:
+        return self._answer(code, "title", lambda rows: rows[0][1] if rows else None)
+
+    def ancestors(self, code: str) -> list[str]:
+        def walk(rows) -> list[str]:
+            found: list[str] = []
+            row = rows[0] if rows else None
+            while row is not None and row[2]:
+                found.append(row[2])
+                above = self._rows(row[2])
+                # the parent named as the row itself is the block of the same name
+                row = (above[-1] if row[2] == row[0] else above[0]) if above else None
+            return found
+
+        return self._answer(code, "ancestors", walk)
+
+
+class _Damaged(Exception):
+    pass
+
+
+def _distribution_version(name: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "absent"
 
 
 # ---- ICD-11 MMS ------------------------------------------------------------------------------------------
