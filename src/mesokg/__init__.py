@@ -23,13 +23,15 @@ from mesokg.api import (
     query,
     reason,
     screen,
+    screen_stream,
     stats,
     validate,
+    validate_stream,
 )
 from mesokg.errors import InputError, MesokgError
 from mesokg.graph import build_graph, knowledge_graph
 from mesokg.reasoner import ReasonResult
-from mesokg.results import ScreenOutcome, ValidationOutcome
+from mesokg.results import ScreenOutcome, ScreenStream, ValidationOutcome, ValidationStream
 from mesokg.version import __version__
 
 __all__ = [
@@ -44,8 +46,10 @@ __all__ = [
     "QueryResult",
     "ReasonResult",
     "ScreenOutcome",
+    "ScreenStream",
     "StatsResult",
     "ValidationOutcome",
+    "ValidationStream",
     "__version__",
     "build",
     "build_graph",
@@ -58,6 +62,8 @@ __all__ = [
     "query",
     "reason",
     "screen",
+    "screen_stream",
     "stats",
     "validate",
+    "validate_stream",
 ]

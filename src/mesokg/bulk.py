@@ -64,12 +64,12 @@ BUFFERED = 32 * 1024 * 1024  # bytes of partition lines held before they are app
 class LineError(InputError):
     """A bad line of an NDJSON file: the message is `FILE:LINE: problem`; `file` and `line` are kept apart."""
 
-    def __init__(self, file: str, line: int, message: str) -> None:
-        super().__init__(located(file, message, line))
-        self.file, self.line, self.problem = file, line, message
+    def __init__(self, file: str, line: int, message: str, column: int | None = None) -> None:
+        super().__init__(located(file, message, line, column))
+        self.file, self.line, self.problem, self.column = file, line, message, column
 
     def __reduce__(self):  # crosses from worker processes as itself
-        return LineError, (self.file, self.line, self.problem)
+        return LineError, (self.file, self.line, self.problem, self.column)
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,7 @@ def parse(raw: bytes, file: str, line: int):
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as error:
-        raise LineError(file, line, f"malformed JSON: {error}") from None
+        raise LineError(file, line, f"malformed JSON: {error.msg}", error.colno) from None
 
 
 def lines(path: Path) -> Iterator[tuple[int, bytes]]:
