@@ -84,7 +84,8 @@ def test_malformed_lines_are_reported_with_file_and_line_and_the_rest_is_screene
     errors = sorted(line for line in result.stderr.splitlines())
     assert errors == [
         f"mesokg: error: {where}:3:86: malformed JSON: unexpected end of data",
-        f"mesokg: error: {where}:4: $.subject: Condition refers to 'Patient/nobody', which is no Patient of this export",
+        f"mesokg: error: {where}:4: $.subject: Condition refers to 'Patient/nobody', which is no Patient of this "
+        "export",
         f'mesokg: error: {where}:5: $.clinicalStatus: invalid value "active": Invalid JSON: expected value at line 1 '
         "column 1 (patient Patient/ines left out)",
         f'mesokg: error: {where}:6: $.resourceType: "Florb" is not a FHIR R4 resource type',
@@ -95,7 +96,8 @@ def test_malformed_lines_are_reported_with_file_and_line_and_the_rest_is_screene
 
 
 def test_jsonl_describes_each_reason_once_and_lists_errors_in_the_stream(fixture_world: Path, broken):
-    result = invoke("screen", str(broken), "--source", str(fixture_world), "-f", "jsonl", "--treatment", "fx-lipo-treatment")
+    world = str(fixture_world)
+    result = invoke("screen", str(broken), "--source", world, "-f", "jsonl", "--treatment", "fx-lipo-treatment")
     assert result.exit_code == 2
     found = records(result.stdout)
     kinds = [r["type"] for r in found]
@@ -139,7 +141,8 @@ def test_workers_give_the_same_results_as_one(fixture_world: Path):
     )
     assert one.exit_code == two.exit_code == 1
     assert one.stdout == two.stdout  # the same records in the same order
-    assert expanded(one.stdout) == by_patient(invoke("screen", str(BUNDLES), "--source", str(fixture_world), "-f", "json").stdout)
+    bundles = invoke("screen", str(BUNDLES), "--source", str(fixture_world), "-f", "json")
+    assert expanded(one.stdout) == by_patient(bundles.stdout)
 
 
 def test_partitions_hold_every_line_of_a_patient_together(tmp_path: Path):
