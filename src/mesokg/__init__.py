@@ -32,8 +32,10 @@ _PUBLIC = {
             "query",
             "reason",
             "screen",
+            "screen_stream",
             "stats",
             "validate",
+            "validate_stream",
         )
     },
     "InputError": "mesokg.errors",
@@ -42,7 +44,9 @@ _PUBLIC = {
     "knowledge_graph": "mesokg.graph",
     "ReasonResult": "mesokg.reasoner",
     "ScreenOutcome": "mesokg.results",
+    "ScreenStream": "mesokg.results",
     "ValidationOutcome": "mesokg.results",
+    "ValidationStream": "mesokg.results",
 }
 
 
@@ -80,13 +84,15 @@ if TYPE_CHECKING:
         query,
         reason,
         screen,
+        screen_stream,
         stats,
         validate,
+        validate_stream,
     )
     from mesokg.errors import InputError, MesokgError
     from mesokg.graph import build_graph, knowledge_graph
     from mesokg.reasoner import ReasonResult
-    from mesokg.results import ScreenOutcome, ValidationOutcome
+    from mesokg.results import ScreenOutcome, ScreenStream, ValidationOutcome, ValidationStream
 
 __all__ = [
     "BuildResult",
@@ -100,8 +106,10 @@ __all__ = [
     "QueryResult",
     "ReasonResult",
     "ScreenOutcome",
+    "ScreenStream",
     "StatsResult",
     "ValidationOutcome",
+    "ValidationStream",
     "__version__",
     "build",
     "build_graph",
@@ -114,6 +122,8 @@ __all__ = [
     "query",
     "reason",
     "screen",
+    "screen_stream",
     "stats",
     "validate",
+    "validate_stream",
 ]

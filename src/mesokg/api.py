@@ -21,6 +21,7 @@ from rdflib import Graph
 from rdflib.query import Result
 
 from mesokg import graphs
+from mesokg.bulk import PARTITION_SIZE, split_inputs
 from mesokg.checks import run_checks
 from mesokg.engine import Engine, load_endpoint
 from mesokg.errors import InputError, MesokgError
@@ -28,6 +29,9 @@ from mesokg.export import merged_sssom
 from mesokg.graph import knowledge_graph, source_fingerprint, write_atomically, write_outputs
 from mesokg.graph import stats as count_stats
 from mesokg.inputs import import_bundle
+from mesokg.partitions import load_partitioned
+from mesokg.partitions import screen_stream as run_screen_stream
+from mesokg.partitions import validate_stream as run_validate_stream
 from mesokg.prefixes import compact
 from mesokg.queries import format_result, load_data, run_query, run_remote_query, run_store_query
 from mesokg.reasoner import ReasonResult
@@ -35,7 +39,7 @@ from mesokg.reasoner import reason as run_reasoner
 from mesokg.remote import RemoteStore
 from mesokg.resolve import Hit, lookup_text, nearest_hint
 from mesokg.resolve import lookup as find_concepts
-from mesokg.results import ScreenOutcome, ValidationOutcome
+from mesokg.results import ScreenOutcome, ScreenStream, ValidationOutcome, ValidationStream
 from mesokg.screening import screen as run_screen
 from mesokg.store import Store
 from mesokg.validation import load_shapes
@@ -263,11 +267,17 @@ def validate(
     store: str | Path | None = None,
     source: str | Path | None = None,
     progress: bool = False,
+    workers: int = 1,
+    partition_size: int = PARTITION_SIZE,
 ) -> ValidationOutcome:
-    """SHACL-validate patient records (files or directories: RDF in any syntax, FHIR R4 bundles) against the
-    patient shapes and the knowledge graph, or any data against your own `shapes` (files or a graph);
-    `use_kb=False` validates the data alone. `engine`: auto, sparql (fast) or pyshacl (the reference)."""
+    """SHACL-validate patient records (files or directories: RDF in any syntax, FHIR R4 bundles, FHIR Bulk Data
+    exports) against the patient shapes and the knowledge graph, or any data against your own `shapes` (files
+    or a graph); `use_kb=False` validates the data alone. `engine`: auto, sparql (fast) or pyshacl (the
+    reference). Bulk exports, and `workers` above 1, run in partitions (see validate_stream)."""
     files = _paths(paths)
+    if workers > 1 or split_inputs(files)[0]:
+        check_partitioned("validate", engine, store=store, shapes=shapes, use_kb=use_kb)
+        return validate_stream(files, source=source, workers=workers, partition_size=partition_size).outcome()
     if not files and store is None:
         raise MesokgError("give patient files or directories to validate (or --store with a filled store)")
     if not use_kb and store is not None:
@@ -292,11 +302,19 @@ def screen(
     graph: str = graphs.DATA,
     source: str | Path | None = None,
     progress: bool = False,
+    workers: int = 1,
+    partition_size: int = PARTITION_SIZE,
 ) -> ScreenOutcome:
     """Screen patients: each planned treatment (or `treatment`, for everyone) is contraindicated, caution or
     none, with every reason and its source. `store`: every patient of that store; `endpoint`: every patient
-    an endpoint holds (loaded with `load`)."""
+    an endpoint holds (loaded with `load`). Bulk exports, and `workers` above 1, run in partitions (see
+    screen_stream)."""
     files = _paths(paths)
+    if workers > 1 or split_inputs(files)[0]:
+        check_partitioned("screen", engine, store=store, endpoint=endpoint)
+        return screen_stream(
+            files, treatment=treatment, source=source, workers=workers, partition_size=partition_size
+        ).outcome()
     if endpoint is None and not files and store is None:
         raise MesokgError("give patient files or directories to screen (or --store with a filled store)")
     source_dir = _source(source)
@@ -312,6 +330,48 @@ def screen(
         endpoint=endpoint,
         data_graph=graph,
     )
+
+
+def check_partitioned(command: str, engine: str, **options) -> None:
+    """Refuse the options a partitioned run (bulk exports, --workers, -f jsonl) does not take: each partition
+    is its own embedded store, validated by the compiled shapes (or screened by the rule) beside the
+    knowledge base."""
+    if engine not in ("auto", "sparql"):
+        raise MesokgError(f"--engine {engine} cannot run in partitions (bulk exports, --workers, -f jsonl): use sparql")
+    refused = [name for name, value in options.items() if value is not None and value is not True]
+    if refused:
+        flag = "--no-kb" if refused[0] == "use_kb" else f"--{refused[0]}"
+        raise MesokgError(f"{flag} cannot be used with bulk exports, --workers or -f jsonl")
+
+
+def screen_stream(
+    paths: Paths,
+    *,
+    treatment: str | None = None,
+    source: str | Path | None = None,
+    workers: int = 1,
+    partition_size: int = PARTITION_SIZE,
+) -> ScreenStream:
+    """Screen patients partition by partition, as `screen` does: iterate it for each PatientScreen as it is
+    decided, or `write_jsonl(binary_file)` (what `-f jsonl` prints); `exit_code` once iterated. Bulk exports
+    (directories of NDJSON) are read in partitions of about `partition_size` patients; `workers` processes
+    decide partitions side by side (the results are the same as one's)."""
+    files = _paths(paths)
+    if not files:
+        raise MesokgError("give patient files or directories to screen")
+    return run_screen_stream(files, treatment, _source(source), workers, partition_size)
+
+
+def validate_stream(
+    paths: Paths, *, source: str | Path | None = None, workers: int = 1, partition_size: int = PARTITION_SIZE
+) -> ValidationStream:
+    """Validate patients partition by partition, as `validate` does (the compiled shapes): iterate it for
+    each patient's PatientValidation, or `write_jsonl(binary_file, fail_on)`; `exit_code_for(fail_on)` once
+    iterated."""
+    files = _paths(paths)
+    if not files:
+        raise MesokgError("give patient files or directories to validate")
+    return run_validate_stream(files, _source(source), workers, partition_size)
 
 
 @dataclass
@@ -393,10 +453,22 @@ class LoadResult:
         return f"loaded {len(self.files)} file(s) into {self.graph} at {self.endpoint}\n"
 
 
-def load(paths: Paths, *, endpoint: str, graph: str = graphs.DATA, source: str | Path | None = None) -> LoadResult:
+def load(
+    paths: Paths,
+    *,
+    endpoint: str,
+    graph: str = graphs.DATA,
+    source: str | Path | None = None,
+    partition_size: int = PARTITION_SIZE,
+) -> LoadResult:
     """Load patient records (RDF or FHIR, codes resolved) and the knowledge graph into a SPARQL store through
     its Graph Store Protocol `endpoint`: the knowledge graph replaces urn:mesokg:graph:kb, the records are
     added to `graph`."""
     source_dir = _source(source)
-    loaded = load_endpoint(endpoint, _paths(paths), knowledge_graph(source_dir), source_fingerprint(source_dir), graph)
+    files = _paths(paths)
+    if split_inputs(files)[0]:  # bulk exports: partition by partition, in bounded memory
+        loaded = load_partitioned(files, endpoint, graph, source_dir, partition_size)
+    else:
+        kb = knowledge_graph(source_dir)
+        loaded = load_endpoint(endpoint, files, kb, source_fingerprint(source_dir), graph)
     return LoadResult(loaded.files, loaded.errors, endpoint, graph)

@@ -564,12 +564,16 @@ def _type() -> ox.NamedNode:
     return ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 
 
-def load_endpoint(store_url: str, paths, kb: Graph, fingerprint: str, data_graph: str = graphs.DATA) -> Loaded:
+def load_endpoint(
+    store_url: str, paths, kb: Graph, fingerprint: str, data_graph: str = graphs.DATA, replace_kb: bool = True
+) -> Loaded:
     """Read the files (RDF or FHIR) into an embedded store, resolve their codes, and add them to `data_graph` of
-    the remote store (Graph Store Protocol at `store_url`), after replacing its knowledge-base graph."""
+    the remote store (Graph Store Protocol at `store_url`), after replacing its knowledge-base graph (unless
+    `replace_kb` is False: a partition after the first)."""
     local = Engine(lambda: kb, fingerprint)
     loaded = local.load(paths)
-    upload(store_url, REMOTE_KB, ntriples(kb), replace=True)
+    if replace_kb:
+        upload(store_url, REMOTE_KB, ntriples(kb), replace=True)
     quads = [q for q in local.store.ox if q.graph_name not in (KB_GRAPH, META_GRAPH)]
     if quads:
         buffer = io.BytesIO()

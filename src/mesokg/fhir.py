@@ -172,11 +172,20 @@ def bundle_to_graph(path: Path, treatments: Iterable[URIRef] | None = None) -> G
     """
     path = Path(path)
     raw = _read(path)
-    data = _parse_json(path, raw)
+    return bundle_data_to_graph(_parse_json(path, raw), path, treatments, raw)
+
+
+def bundle_data_to_graph(
+    data: Any, path: Path | str, treatments: Iterable[URIRef] | None = None, raw: bytes | None = None
+) -> Graph:
+    """As bundle_to_graph, for a bundle already parsed from JSON (a bulk export's patient, mesokg.bulk);
+    errors name `path`. `raw`: the bundle's bytes, the scope of its derived IRIs when it has neither an
+    identifier nor an id (default: its JSON, keys sorted)."""
     _check_is_bundle(path, data)
     _check_resource_types(path, data)
     bundle = _validate(path, data)
     known = frozenset(treatments) if treatments is not None else bundled_treatments()
+    raw = raw if raw is not None else json.dumps(data, sort_keys=True).encode("utf-8")
     reader = _BundleReader(path, bundle, _bundle_scope(bundle, raw), known)
     return reader.read()
 
@@ -226,16 +235,21 @@ def _require_fhir_resources(path: Path) -> None:
 def _check_resource_types(path: Path, data: Any) -> None:
     """Every "resourceType" names a FHIR R4 resource (the models would fail on others without a location)."""
     _require_fhir_resources(path)
+    for where, kind in _resource_types(data, "$"):
+        if not (isinstance(kind, str) and is_resource_type(kind)):
+            raise InputError(located(path, f"{where}.resourceType: {json.dumps(kind)} is not a FHIR R4 resource type"))
+
+
+@functools.cache
+def is_resource_type(kind: str) -> bool:
+    """Whether `kind` names a FHIR R4 resource type (as fhir.resources' R4B models know them)."""
     from fhir.resources.R4B import get_fhir_model_class
     from fhir.resources.R4B.resource import Resource
 
-    for where, kind in _resource_types(data, "$"):
-        try:
-            valid = isinstance(kind, str) and issubclass(get_fhir_model_class(kind), Resource)
-        except (ValueError, KeyError):
-            valid = False
-        if not valid:
-            raise InputError(located(path, f"{where}.resourceType: {json.dumps(kind)} is not a FHIR R4 resource type"))
+    try:
+        return issubclass(get_fhir_model_class(kind), Resource)
+    except (ValueError, KeyError):
+        return False
 
 
 def _resource_types(node: Any, where: str) -> Iterator[tuple[str, Any]]:

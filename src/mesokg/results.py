@@ -6,9 +6,12 @@ contract of the command line's JSON output (docs/DESIGN.md); the engines only fi
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
 from rdflib import BNode, Graph, Literal
 from rdflib.namespace import RDF, SH, XSD
 
@@ -260,3 +263,183 @@ def validation_text(outcome: ValidationOutcome) -> str:
         lines.append(f"  {result.severity.upper()} {result.shape}{where}: {result.message}{value}")
         lines.extend(f"      because {reason}" for reason in result.reasons)
     return "\n".join(lines).lstrip("\n") + "\n"
+
+
+# ---- streaming: results as they are decided, and the JSON Lines format -------------------------------------------
+def result_key(result: ValidationResult) -> tuple:
+    """The order validation results are listed in (by patient, then focus node, shape, component, value)."""
+    return (result.patient or "", result.focus, result.shape, result.component, result.value or "")
+
+
+@dataclass
+class PatientValidation:
+    """One patient's validation results (`patient` None: results on nodes that belong to no patient)."""
+
+    patient: str | None
+    results: list[ValidationResult] = field(default_factory=list)
+
+    @property
+    def conforms(self) -> bool:
+        return conforms_of(self.results)
+
+
+@dataclass
+class Part:
+    """What one partition of a run decided: its patients (PatientScreen or PatientValidation, sorted), its input
+    errors, the files it read and (validation) the SPARQL engine's raw results, for the Turtle report."""
+
+    patients: list = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    violations: list = field(default_factory=list)
+
+
+class JsonlWriter:
+    """`-f jsonl`: one JSON object a line, written as results arrive. A reason is written once per run, as a
+    `reason` record with an id derived from its content, before the first patient that refers to it; patient
+    records list reason ids. See README (Output formats) for the records."""
+
+    def __init__(self, out) -> None:
+        self.out = out
+        self.ids: dict = {}  # reason -> id, for the reasons already written
+
+    def _write(self, record: dict) -> None:
+        self.out.write(orjson.dumps(record) + b"\n")
+
+    def _reason(self, reason) -> str:
+        found = self.ids.get(reason)
+        if found is None:
+            fields = _reason_dict(reason) if isinstance(reason, Reason) else {"text": reason}
+            digest = hashlib.sha256(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)).hexdigest()
+            found = self.ids[reason] = "r-" + digest[:16]
+            self._write({"type": "reason", "id": found, **fields})
+        return found
+
+    def screened(self, patient: PatientScreen) -> None:
+        findings = [
+            {
+                "treatment": f.treatment,
+                "treatmentLabel": f.treatmentLabel,
+                "status": f.status,
+                "reasons": [self._reason(r) for r in f.reasons],
+            }
+            for f in patient.findings
+        ]
+        self._write({"type": "patient", "patient": patient.patient, "findings": findings})
+
+    def validated(self, patient: PatientValidation) -> None:
+        results = [
+            {
+                **{k: v for k, v in r.__dict__.items() if k not in ("patient", "reasons")},
+                "reasons": [self._reason(text) for text in r.reasons],
+            }
+            for r in patient.results
+        ]
+        self._write({"type": "patient", "patient": patient.patient, "conforms": patient.conforms, "results": results})
+
+    def error(self, error: InputError) -> None:
+        file, line = getattr(error, "file", None), getattr(error, "line", None)
+        self._write({"type": "error", "file": file, "line": line, "message": str(error)})
+
+    def summary(self, **counts) -> None:
+        self._write({"type": "summary", **counts})
+
+
+class _Stream:
+    """Results of a partitioned run, iterated once as the partitions finish: patients in partition order,
+    sorted within a partition; `errors` and the counts grow as they go."""
+
+    def __init__(self, parts: Iterable[Part]) -> None:
+        self._parts = parts
+        self.errors: list[InputError] = []
+        self.files: list[Path] = []
+        self.violations: list = []
+        self.count = 0
+        self._on_errors = None
+
+    def __iter__(self) -> Iterator:
+        for part in self._parts:
+            self.errors += part.errors
+            self.files += part.files
+            self.violations += part.violations
+            if self._on_errors is not None:
+                for error in part.errors:
+                    self._on_errors(error)
+            for patient in part.patients:
+                self.count += 1
+                yield patient
+
+
+class ScreenStream(_Stream):
+    """`screen` patient by patient (mesokg.screen_stream); `exit_code` holds once iterated."""
+
+    flagged = False
+
+    def __iter__(self) -> Iterator[PatientScreen]:
+        for patient in super().__iter__():
+            self.flagged = self.flagged or any(f.status != "none" for f in patient.findings)
+            yield patient
+
+    @property
+    def exit_code(self) -> int:
+        return 2 if self.errors else 1 if self.flagged else 0
+
+    def outcome(self) -> ScreenOutcome:
+        """Every patient, sorted as one run sorts them: what `-f json` and `-f text` print."""
+        patients = sorted(self, key=lambda p: p.patient)
+        return ScreenOutcome(patients, self.errors)
+
+    def write_jsonl(self, out) -> None:
+        writer = JsonlWriter(out)
+        self._on_errors = writer.error
+        for patient in self:
+            writer.screened(patient)
+        writer.summary(patients=self.count, flagged=self.flagged, errors=len(self.errors), exitCode=self.exit_code)
+
+
+class ValidationStream(_Stream):
+    """`validate` patient by patient (mesokg.validate_stream); `exit_code_for` holds once iterated."""
+
+    def __init__(self, parts: Iterable[Part], shapes: Graph | None = None) -> None:
+        super().__init__(parts)
+        self.shapes = shapes
+        self.results = 0
+        self.severities: set[str] = set()
+
+    def __iter__(self) -> Iterator[PatientValidation]:
+        for patient in super().__iter__():
+            self.results += len(patient.results)
+            self.severities.update(r.severity for r in patient.results)
+            yield patient
+
+    @property
+    def conforms(self) -> bool:
+        return not any(SEVERITY_ORDER.get(s, 2) >= SEVERITY_ORDER["Violation"] for s in self.severities)
+
+    def exit_code_for(self, fail_on: str = "violation") -> int:
+        threshold = SEVERITY_ORDER["Warning" if fail_on == "warning" else "Violation"]
+        fails = any(SEVERITY_ORDER.get(s, 2) >= threshold for s in self.severities)
+        return 2 if self.errors else 1 if fails else 0
+
+    def outcome(self) -> ValidationOutcome:
+        """Every result, sorted as one run sorts them: what `-f json`, `-f text` and `-f turtle` print."""
+        results = sorted((r for patient in self for r in patient.results), key=result_key)
+        outcome = ValidationOutcome(conforms_of(results), results, None, self.errors, self.files, "sparql")
+        outcome.violations, outcome.shapes = self.violations, self.shapes
+        if not self.files:
+            outcome.conforms = False
+        return outcome
+
+    def write_jsonl(self, out, fail_on: str = "violation") -> None:
+        writer = JsonlWriter(out)
+        self._on_errors = writer.error
+        for patient in self:
+            writer.validated(patient)
+        writer.summary(
+            patients=self.count,
+            conforms=self.conforms,
+            results=self.results,
+            errors=len(self.errors),
+            files=[str(f) for f in self.files],
+            exitCode=self.exit_code_for(fail_on),
+        )

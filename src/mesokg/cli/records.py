@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -20,6 +21,21 @@ from mesokg.cli._base import (
     store_option,
 )
 
+workers_option = click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Decide partitions in this many processes side by side (the same results as one).",
+)
+partition_option = click.option(
+    "--partition-size",
+    type=click.IntRange(min=1),
+    default=api.PARTITION_SIZE,
+    show_default=True,
+    help="Patients per partition of a FHIR Bulk Data export (a directory of NDJSON files).",
+)
+
 
 @cli.command(name="validate")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
@@ -27,10 +43,10 @@ from mesokg.cli._base import (
     "-f",
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "turtle"]),
+    type=click.Choice(["text", "json", "jsonl", "turtle"]),
     default="text",
     show_default=True,
-    help="turtle is the standard sh:ValidationReport.",
+    help="turtle is the standard sh:ValidationReport; jsonl streams one JSON object per patient (README).",
 )
 @click.option(
     "--fail-on",
@@ -58,6 +74,8 @@ from mesokg.cli._base import (
 @click.option("--no-kb", is_flag=True, help="Validate the data alone, without the knowledge base merged in.")
 @store_option
 @source_option
+@workers_option
+@partition_option
 def validate_command(
     files: tuple[Path, ...],
     fmt: str,
@@ -67,14 +85,22 @@ def validate_command(
     no_kb: bool,
     store_path: Path | None,
     source_dir: Path | None,
+    workers: int,
+    partition_size: int,
 ) -> None:
     """SHACL-validate patient records (files or directories; Turtle, N-Triples, JSON-LD, RDF/XML, FHIR R4
-    Bundles in JSON), or any data against your own shapes (--shapes). With --store, every patient in the
-    store is validated, the given files added first.
+    Bundles in JSON, FHIR Bulk Data exports: directories of NDJSON), or any data against your own shapes
+    (--shapes). With --store, every patient in the store is validated, the given files added first.
 
     Exit codes: 0 conforms (warnings allowed unless --fail-on warning), 1 does not, 2 an input could not
-    be read (the others are still validated and reported).
+    be read or a line of a bulk export is malformed (the others are still validated and reported).
     """
+    if fmt == "jsonl":
+        api.check_partitioned("validate", engine, store=store_path, shapes=shapes_files or None, use_kb=not no_kb)
+        stream = api.validate_stream(files, source=source_dir, workers=workers, partition_size=partition_size)
+        stream.write_jsonl(sys.stdout.buffer, fail_on)
+        finish(stream.errors, stream.exit_code_for(fail_on) == 1)
+        return
     outcome = api.validate(
         files,
         engine=engine,
@@ -83,6 +109,8 @@ def validate_command(
         store=store_path,
         source=source_dir,
         progress=progress_bar(True),
+        workers=workers,
+        partition_size=partition_size,
     )
     if outcome.note:
         click.echo(f"mesokg: note: {outcome.note}", err=True)
@@ -101,7 +129,15 @@ def validate_command(
     default=None,
     help="Screen every patient for this treatment (IRI, CURIE or label) instead of their planned sessions.",
 )
-@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "jsonl"]),
+    default="text",
+    show_default=True,
+    help="jsonl streams one JSON object per patient, each reason described once (README).",
+)
 @click.option(
     "--engine",
     type=click.Choice(["sparql", "rdflib"]),
@@ -114,6 +150,8 @@ def validate_command(
 @endpoint_option
 @graph_option
 @source_option
+@workers_option
+@partition_option
 def screen_command(
     files: tuple[Path, ...],
     treatment: str | None,
@@ -123,13 +161,25 @@ def screen_command(
     endpoint: str | None,
     data_graph: str,
     source_dir: Path | None,
+    workers: int,
+    partition_size: int,
 ) -> None:
     """Screen patients: for each planned treatment, contraindicated / caution / none, with every reason.
-    With --store, every patient in the store is screened, the given files added first.
+    Files or directories: RDF, FHIR R4 Bundles, FHIR Bulk Data exports (directories of NDJSON). With --store,
+    every patient in the store is screened, the given files added first.
 
-    Exit codes: 0 no contraindication found, 1 some (absolute or relative), 2 an input could not be read
-    or the treatment is unknown (the readable inputs are still screened and reported).
+    Exit codes: 0 no contraindication found, 1 some (absolute or relative), 2 an input could not be read,
+    a line of a bulk export is malformed, or the treatment is unknown (the readable inputs are still
+    screened and reported).
     """
+    if fmt == "jsonl":
+        api.check_partitioned("screen", engine, store=store_path, endpoint=endpoint)
+        stream = api.screen_stream(
+            files, treatment=treatment, source=source_dir, workers=workers, partition_size=partition_size
+        )
+        stream.write_jsonl(sys.stdout.buffer)
+        finish(stream.errors, stream.flagged)
+        return
     outcome = api.screen(
         files,
         treatment=treatment,
@@ -139,6 +189,8 @@ def screen_command(
         graph=data_graph,
         source=source_dir,
         progress=progress_bar(True),
+        workers=workers,
+        partition_size=partition_size,
     )
     show(outcome, fmt)
     finish(outcome.errors, outcome.flagged)
@@ -169,13 +221,17 @@ def import_fhir_command(bundle: Path, output: Path | None, source_dir: Path | No
 )
 @graph_option
 @source_option
-def load_command(files: tuple[Path, ...], endpoint: str, data_graph: str, source_dir: Path | None) -> None:
-    """Load patient records (RDF or FHIR bundles, codes resolved) and the knowledge graph into a SPARQL store.
+@partition_option
+def load_command(
+    files: tuple[Path, ...], endpoint: str, data_graph: str, source_dir: Path | None, partition_size: int
+) -> None:
+    """Load patient records (RDF, FHIR bundles or FHIR Bulk Data exports, codes resolved) and the knowledge
+    graph into a SPARQL store; a bulk export is loaded partition by partition.
 
     The knowledge graph replaces the named graph urn:mesokg:graph:kb; the records are added to --graph.
     Then 'mesokg query --endpoint' and 'mesokg screen --endpoint' ask the store.
     Exit codes: 0 loaded, 2 an input could not be read (the others are loaded) or the store is down or refuses.
     """
-    result = api.load(files, endpoint=endpoint, graph=data_graph, source=source_dir)
+    result = api.load(files, endpoint=endpoint, graph=data_graph, source=source_dir, partition_size=partition_size)
     click.echo(result.text(), err=True, nl=False)
     finish(result.errors, False)
