@@ -13,6 +13,7 @@ damaged entry never fails a command, which then does the work itself.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sqlite3
 import tempfile
@@ -80,7 +81,23 @@ def write(name: str, key: str, content: bytes) -> bool:
             raise
     except OSError:
         return False
+    _prune(path)
     return True
+
+
+KEPT = 8  # entries kept per name: the newest; older keys (other sources, versions, code) are removed
+
+
+def _prune(made: Path) -> None:
+    name = made.name.split("-", 1)[0]
+    try:
+        others = sorted(
+            (p for p in made.parent.glob(f"{name}-*") if p != made), key=lambda p: p.stat().st_mtime, reverse=True
+        )
+        for old in others[KEPT - 1 :]:
+            old.unlink()
+    except OSError:
+        pass  # another process pruned it first
 
 
 def database(name: str, key: str, fill: Callable[[sqlite3.Connection], None]) -> sqlite3.Connection | None:
@@ -112,6 +129,7 @@ def database(name: str, key: str, fill: Callable[[sqlite3.Connection], None]) ->
             Path(temporary).unlink(missing_ok=True)
     except (OSError, sqlite3.Error):
         return None
+    _prune(path)
     return _open_complete(path)
 
 
@@ -130,3 +148,39 @@ def _open_complete(path: Path) -> sqlite3.Connection | None:
     except OSError:
         pass
     return None
+
+
+class Memo:
+    """The answers of a pure function of text, kept in one cache entry (JSON): computed once on this machine,
+    read by every later process. Entries only accumulate; two processes adding at once lose nothing but
+    the other's new answers, which are computed again when next needed."""
+
+    def __init__(self, name: str, key: str) -> None:
+        self.name, self.key = name, key
+        self._answers: dict | None = None
+
+    def get(self, question: str, compute: Callable[[], object]):
+        if self._answers is None:
+            stored = read(self.name, self.key)
+            try:
+                self._answers = json.loads(stored) if stored is not None else {}
+            except ValueError:
+                self._answers = {}
+        digest = hashlib.sha256(question.encode("utf-8")).hexdigest()
+        if digest not in self._answers:
+            self._answers[digest] = compute()
+            write(self.name, self.key, json.dumps(self._answers, sort_keys=True).encode("utf-8"))
+        return self._answers[digest]
+
+
+def code_digest(*files: str) -> str:
+    """A short digest of source files of this package (`__file__` of the modules that make an entry), for its
+    key: a development checkout whose code changed within one version does not read an entry made by the
+    old code."""
+    digest = hashlib.sha256()
+    for name in files:
+        try:
+            digest.update(Path(name).read_bytes())
+        except OSError:
+            digest.update(name.encode("utf-8"))
+    return digest.hexdigest()[:16]

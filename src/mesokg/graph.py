@@ -14,7 +14,7 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import Graph
 
-from mesokg import cache
+from mesokg import cache, mappings, rdfio
 from mesokg.errors import InputError, located
 from mesokg.mappings import load_mappings
 from mesokg.prefixes import bind_prefixes
@@ -189,6 +189,7 @@ def knowledge_graph(source_dir: Path | None = None, materialise: bool = True) ->
 def _cached_build(key: str, source_dir: Path | None, materialise: bool) -> FrozenGraph:
     """The knowledge graph from the on-disk cache, else built (and put in the cache). Either way it is the
     same N-Triples in a pyoxigraph store (blank nodes keep the labels written in the cache), viewed as rdflib."""
+    key = f"{key}-{cache.code_digest(__file__, mappings.__file__, rdfio.__file__)}"
     data = cache.read("kb", key)
     store = ox.Store()
     if data is not None:
@@ -201,7 +202,7 @@ def _cached_build(key: str, source_dir: Path | None, materialise: bool) -> Froze
         buffer = io.BytesIO()
         built.dump(buffer, ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
         data = buffer.getvalue()
-        cache.write("kb", key, data)
+        cache.write("kb", key, data)  # keyed by the sources and the code that built them
         store.extend(ox.parse(data, ox.RdfFormat.N_TRIPLES))
     return FrozenGraph.over(store, data)
 

@@ -157,8 +157,9 @@ class OxigraphView(RdflibStore):
     but gives xsd:string literals typed and imports rdflib's SPARQL engine, whose import alone costs a cold
     command a fifth of a second (docs/decisions/0014)."""
 
-    context_aware = False
-    graph_aware = False
+    # one graph, the default graph: enough for a Dataset over the store (pySHACL wraps its data graph in one)
+    context_aware = True
+    graph_aware = True
 
     def __init__(self, store: ox.Store) -> None:
         super().__init__()
@@ -195,8 +196,20 @@ class OxigraphView(RdflibStore):
                 iter((context,)),
             )
 
+    def add_graph(self, graph) -> None:
+        from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
+
+        if getattr(graph, "identifier", graph) != DATASET_DEFAULT_GRAPH_ID:
+            raise TypeError("this graph is read-only")
+
+    def remove_graph(self, graph) -> None:
+        raise TypeError("this graph is read-only")
+
     def contexts(self, triple=None):
-        return iter(())
+        from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
+
+        if triple is None or any(True for _ in self.triples(triple)):
+            yield Graph(store=self, identifier=DATASET_DEFAULT_GRAPH_ID)
 
     def query(self, query, initNs, initBindings, queryGraph, **kwargs):  # noqa: N803 - rdflib's names
         if not isinstance(query, str) or kwargs or initBindings:

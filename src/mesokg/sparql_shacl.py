@@ -33,8 +33,10 @@ from functools import lru_cache
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SH, XSD
 
+from mesokg import cache
 from mesokg.errors import MesokgError
 from mesokg.rdfio import to_rdflib
+from mesokg.version import __version__
 
 PREFIXES = (
     "PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
@@ -801,11 +803,14 @@ def _rewrite_select(prologue: str, text: str, shape: Shape, constants: dict, pre
     parts = _split(text)
     if parts.form != "SELECT":
         raise Unsupported("a SPARQL constraint or validator that is not a SELECT query")
-    problem = prebinding_problem(prologue + PREFIXES + text, frozenset(prebound))
+    query = prologue + PREFIXES + text
+    # both answers need rdflib's SPARQL parser (a second for the patient shapes): kept on disk per text
+    problem = _ANALYSES.get(
+        f"prebinding {sorted(prebound)} {query}", lambda: prebinding_problem(query, frozenset(prebound))
+    )
     if problem:
         raise Unsupported(f"a SPARQL query the engine cannot pre-bind: {problem}")
-    algebra = _algebra(prologue + PREFIXES + text)
-    projected = _projected(algebra)
+    projected = set(_ANALYSES.get(f"projected {query}", lambda: sorted(_projected(_algebra(query)))))
     has_value = "value" in projected
     has_path = "path" in projected
     # one result per (focus node, value, path), as pySHACL reports them: solutions that differ only in other
@@ -903,6 +908,9 @@ def _split(text: str) -> _Parts:
         raise Unsupported("unbalanced braces in a SPARQL query")
     projection = re.sub(r"\bWHERE\s*$", "", text[form.end() : start].rstrip(), flags=re.I)
     return _Parts(text[: form.start()], form.group(1).upper(), projection, text[start + 1 : end], text[end + 1 :])
+
+
+_ANALYSES = cache.Memo("sparql-analyses", f"{__version__}-{cache.code_digest(__file__)}")
 
 
 @lru_cache(maxsize=256)

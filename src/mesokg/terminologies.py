@@ -107,7 +107,7 @@ def _fill_icd10cm(connection: sqlite3.Connection) -> None:
 def _icd10cm_table() -> _CodeTable | None:
     """The classification as simple-icd-10-cm gives it (every chapter, block and code with its title and
     parent), in a database cached for this mesokg and simple-icd-10-cm version (mesokg.cache)."""
-    key = f"{__version__}-{_distribution_version('simple-icd-10-cm')}"
+    key = f"{__version__}-{_distribution_version('simple-icd-10-cm')}-{cache.code_digest(__file__)}"
     connection = cache.database("icd10cm", key, _fill_icd10cm)
     return None if connection is None else _CodeTable(connection, _icd10cm_package)
 
