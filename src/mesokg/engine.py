@@ -32,7 +32,7 @@ from mesokg.rdfio import detect_format, expand_paths, to_ox, to_rdflib
 from mesokg.remote import KB_GRAPH as REMOTE_KB
 from mesokg.remote import upload
 from mesokg.resolve import codes_of, label_of
-from mesokg.results import Finding, PatientScreen, ValidationResult
+from mesokg.results import Finding, PatientScreen, ValidationResult, sorted_results
 from mesokg.rule import STRENGTHS, make_reason, patient_shapes, reason_key, rule_query, status_of, strength_of
 from mesokg.sparql_shacl import (
     EvaluationError,
@@ -42,6 +42,7 @@ from mesokg.sparql_shacl import (
     evaluate,
     sparql_path,
     store_keeps,
+    with_details,
 )
 from mesokg.store import BULK_THRESHOLD, DATA_PREFIX, KB_GRAPH, META_GRAPH, OX_FORMATS, Loaded, Store
 from mesokg.terminologies import warm_code_systems
@@ -226,11 +227,13 @@ class Engine:
         self.violations = violations
         if not violations:
             return []
-        owners = self._patients_of({v.focus for v in violations})
-        types = self._blank_types({n for v in violations for n in (v.focus, v.value) if isinstance(n, BNode)})
-        chains = self._reason_chains(violations)
-        results = [
-            ValidationResult(
+        everything = list(with_details(violations))
+        owners = self._patients_of({v.focus for v in everything})
+        types = self._blank_types({n for v in everything for n in (v.focus, v.value) if isinstance(n, BNode)})
+        chains = self._reason_chains(everything)
+
+        def result(v: Violation) -> ValidationResult:
+            return ValidationResult(
                 patient=_term(owners.get(v.focus), types),
                 focus=_term(v.focus, types) or "",
                 shape=_term(v.constraint if isinstance(v.constraint, URIRef) else v.shape, types) or "",
@@ -240,11 +243,10 @@ class Engine:
                 value=_term(v.value, types),
                 path=sparql_path(self.shapes, v.path) if isinstance(v.path, BNode) else _term(v.path, types),
                 reasons=chains.get((v.focus, v.shape), ()),
+                details=sorted_results(result(d) for d in v.details),
             )
-            for v in violations
-        ]
-        results.sort(key=lambda r: (r.patient or "", r.focus, r.shape, r.component, r.value or ""))
-        return results
+
+        return list(sorted_results(result(v) for v in violations))
 
     def _rule_constraints(self, plans) -> dict:
         """The constraints of the clinical component that the rule's bulk run answers: those of a targeted

@@ -148,6 +148,16 @@ class ValidationResult:
     value: str | None = None
     path: str | None = None
     reasons: tuple[str, ...] = ()
+    # of a sh:node result: the results of validating the value against the node shape (sh:detail)
+    details: tuple[ValidationResult, ...] = ()
+
+    def as_dict(self) -> dict:
+        return {**self.__dict__, "reasons": list(self.reasons), "details": [d.as_dict() for d in self.details]}
+
+
+def sorted_results(results) -> tuple[ValidationResult, ...]:
+    """Results in the order both engines give them: by patient, focus node, shape, component and value."""
+    return tuple(sorted(results, key=lambda r: (r.patient or "", r.focus, r.shape, r.component, r.value or "")))
 
 
 @dataclass
@@ -187,7 +197,7 @@ class ValidationOutcome:
     def as_dict(self) -> dict:
         return {
             "conforms": self.conforms,
-            "results": [{**r.__dict__, "reasons": list(r.reasons)} for r in self.results],
+            "results": [r.as_dict() for r in self.results],
             "errors": [str(e) for e in self.errors],
             "files": [str(f) for f in self.files],
             "engine": self.engine,
@@ -204,23 +214,33 @@ def report_graph(violations, conforms: bool, shapes: Graph | None = None) -> Gra
     for violation in violations:
         node = BNode()
         report.add((root, SH.result, node))
-        for predicate, term in (
-            (RDF.type, SH.ValidationResult),
-            (SH.focusNode, violation.focus),
-            (SH.sourceShape, violation.shape),
-            (SH.sourceConstraint, violation.constraint),
-            (SH.sourceConstraintComponent, violation.component),
-            (SH.resultSeverity, violation.severity),
-            (SH.resultPath, violation.path),
-            (SH.value, violation.value),
-            (SH.resultMessage, Literal(violation.message) if violation.message else None),
-        ):
-            if term is not None:
-                report.add((node, predicate, term))
-        if isinstance(violation.path, BNode) and shapes is not None:
-            for triple in blank_closure(shapes, violation.path):
-                report.add(triple)
+        _add_result(report, node, violation, shapes)
     return report
+
+
+def _add_result(report: Graph, node: BNode, violation, shapes: Graph | None) -> None:
+    """One sh:ValidationResult, with its details (sh:detail), each a result node of its own as pySHACL gives
+    them (a detail shared by two results is written under each)."""
+    for predicate, term in (
+        (RDF.type, SH.ValidationResult),
+        (SH.focusNode, violation.focus),
+        (SH.sourceShape, violation.shape),
+        (SH.sourceConstraint, violation.constraint),
+        (SH.sourceConstraintComponent, violation.component),
+        (SH.resultSeverity, violation.severity),
+        (SH.resultPath, violation.path),
+        (SH.value, violation.value),
+        (SH.resultMessage, Literal(violation.message) if violation.message else None),
+    ):
+        if term is not None:
+            report.add((node, predicate, term))
+    if isinstance(violation.path, BNode) and shapes is not None:
+        for triple in blank_closure(shapes, violation.path):
+            report.add(triple)
+    for detail in violation.details:
+        child = BNode()
+        report.add((node, SH.detail, child))
+        _add_result(report, child, detail, shapes)
 
 
 def blank_closure(source: Graph, node: BNode):
@@ -243,6 +263,14 @@ def conforms_of(results) -> bool:
     return not any(SEVERITY_ORDER.get(r.severity, 2) >= 2 for r in results)
 
 
+def _detail_lines(details, indent: str):
+    """The results nested under a sh:node result, one line each, indented by depth."""
+    for detail in details:
+        value = f" [value: {detail.value}]" if detail.value and detail.value != detail.focus else ""
+        yield f"{indent}detail: {detail.severity.upper()} {detail.shape} at {detail.focus}: {detail.message}{value}"
+        yield from _detail_lines(detail.details, indent + "  ")
+
+
 def validation_text(outcome: ValidationOutcome) -> str:
     lines = []
     if outcome.files:
@@ -259,4 +287,5 @@ def validation_text(outcome: ValidationOutcome) -> str:
         value = f" [value: {result.value}]" if result.value and result.value != result.focus else ""
         lines.append(f"  {result.severity.upper()} {result.shape}{where}: {result.message}{value}")
         lines.extend(f"      because {reason}" for reason in result.reasons)
+        lines.extend(_detail_lines(result.details, "      "))
     return "\n".join(lines).lstrip("\n") + "\n"
