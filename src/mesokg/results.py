@@ -14,6 +14,7 @@ from rdflib.namespace import RDF, SH, XSD
 
 from mesokg.errors import InputError
 from mesokg.prefixes import bind_prefixes, compact
+from mesokg.rdfio import canonical_graph
 
 
 @dataclass(frozen=True)
@@ -172,12 +173,18 @@ class ValidationOutcome:
     violations: list = field(default_factory=list, repr=False)  # the SPARQL engine's raw results
     shapes: Graph | None = field(default=None, repr=False)  # the shapes graph (for the report's paths)
 
+    _report: Graph | None = field(default=None, repr=False)
+
     @property
     def report(self) -> Graph | None:
-        """The standard sh:ValidationReport graph."""
-        if self.raw_report is None and self.engine == "sparql" and (self.files or self.violations):
-            self.raw_report = report_graph(self.violations, self.conforms, self.shapes)
-        return self.raw_report
+        """The standard sh:ValidationReport graph, its blank nodes labelled canonically (rdfio.canonical_graph):
+        the same graph, serialised to the same bytes, on every run over the same input."""
+        if self._report is None:
+            if self.raw_report is None and self.engine == "sparql" and (self.files or self.violations):
+                self.raw_report = report_graph(self.violations, self.conforms, self.shapes)
+            if self.raw_report is not None:
+                self._report = canonical_graph(self.raw_report)
+        return self._report
 
     def fails(self, fail_on: str = "violation") -> bool:
         threshold = SEVERITY_ORDER["Warning" if fail_on == "warning" else "Violation"]
@@ -205,20 +212,22 @@ class ValidationOutcome:
 
 
 def report_graph(violations, conforms: bool, shapes: Graph | None = None) -> Graph:
-    """A sh:ValidationReport of the SPARQL engine's violations, for `-f turtle`; a result path that is a
-    path expression (a blank node of `shapes`) is copied with its structure."""
+    """A sh:ValidationReport of the SPARQL engine's violations, for `-f turtle`; a source shape, source
+    constraint or result path that is a blank node of `shapes` (a path expression, an anonymous shape) is
+    copied with its structure, as pySHACL copies it, so that the report stands alone."""
     report = bind_prefixes(Graph())
     root = BNode()
     report.add((root, RDF.type, SH.ValidationReport))
     report.add((root, SH.conforms, Literal(conforms, datatype=XSD.boolean)))
+    copied: set = set()  # blank nodes of the shapes already copied
     for violation in violations:
         node = BNode()
         report.add((root, SH.result, node))
-        _add_result(report, node, violation, shapes)
+        _add_result(report, node, violation, shapes, copied)
     return report
 
 
-def _add_result(report: Graph, node: BNode, violation, shapes: Graph | None) -> None:
+def _add_result(report: Graph, node: BNode, violation, shapes: Graph | None, copied: set) -> None:
     """One sh:ValidationResult, with its details (sh:detail), each a result node of its own as pySHACL gives
     them (a detail shared by two results is written under each)."""
     for predicate, term in (
@@ -234,13 +243,15 @@ def _add_result(report: Graph, node: BNode, violation, shapes: Graph | None) -> 
     ):
         if term is not None:
             report.add((node, predicate, term))
-    if isinstance(violation.path, BNode) and shapes is not None:
-        for triple in blank_closure(shapes, violation.path):
-            report.add(triple)
+    for term in (violation.shape, violation.constraint, violation.path):
+        if isinstance(term, BNode) and shapes is not None and term not in copied:
+            copied.add(term)
+            for triple in blank_closure(shapes, term):
+                report.add(triple)
     for detail in violation.details:
         child = BNode()
         report.add((node, SH.detail, child))
-        _add_result(report, child, detail, shapes)
+        _add_result(report, child, detail, shapes, copied)
 
 
 def blank_closure(source: Graph, node: BNode):

@@ -18,7 +18,7 @@ from mesokg.graph import knowledge_graph
 from mesokg.inputs import read_inputs
 from mesokg.namespace import MESOKG
 from mesokg.prefixes import compact
-from mesokg.rdfio import detect_format, expand_paths, parse_rdf, to_ox
+from mesokg.rdfio import detect_format, expand_paths, graph_label, parse_rdf, to_ox
 from mesokg.results import ValidationOutcome, ValidationResult, conforms_of, sorted_results
 from mesokg.rule import patient_shapes, strength_of
 from mesokg.sparql_shacl import EvaluationError, Unsupported, compile_shapes
@@ -56,15 +56,18 @@ def patient_of(graph: Graph, node: URIRef) -> URIRef | None:
     return None
 
 
-def _term(node, graph: Graph | None = None) -> str | None:
-    """A node for people: a CURIE, a literal's text, or a blank node described by its types."""
+def _term(node, graph: Graph | None = None, typed: bool = True) -> str | None:
+    """A node for people: a CURIE, a literal's text, or a blank node described by its types (with `typed`),
+    else by a label derived from its triples in `graph` (rdfio.content_label: the same on every run)."""
     if node is None:
         return None
     if isinstance(node, URIRef):
         return compact(str(node))
     if isinstance(node, BNode):
-        types = sorted(compact(str(t)) for t in graph.objects(node, RDF.type)) if graph is not None else []
-        return f"[a {', '.join(types)}]" if types else f"_:{node}"
+        types = sorted(compact(str(t)) for t in graph.objects(node, RDF.type)) if graph is not None and typed else []
+        if types:
+            return f"[a {', '.join(types)}]"
+        return f"_:{graph_label(graph, node)}" if graph is not None else f"_:{node}"
     return str(node)
 
 
@@ -180,9 +183,9 @@ def validate_pyshacl(
         rule = constraint if isinstance(constraint, URIRef) else report.value(node, SH.sourceShape)
         patient = patient_of(data, focus) if focus is not None else None
         return ValidationResult(
-            patient=_term(patient),
+            patient=_term(patient, data, typed=False),
             focus=_term(focus, data) or "",
-            shape=_term(rule) or "",
+            shape=_term(rule, shapes, typed=False) or "",
             component=compact(str(report.value(node, SH.sourceConstraintComponent))),
             severity=str(report.value(node, SH.resultSeverity)).rsplit("#", 1)[-1],
             message=str(report.value(node, SH.resultMessage) or ""),
