@@ -237,6 +237,12 @@ CASES = {
         "ex:a ex:knows ex:b , ex:c . ex:b ex:name 1 . ex:c ex:name 'c' .",
         {("ex:b", "sh:DatatypeConstraintComponent")},
     ),
+    "property-shapes-three-deep": (  # the innermost result was lost on the way out (a false "conforms")
+        "ex:S a sh:NodeShape ; sh:targetNode ex:a ; sh:property [ sh:path ex:p ; sh:property [ sh:path ex:q ; "
+        "sh:property [ sh:path ex:r ; sh:minCount 1 ] ] ] .",
+        "ex:a ex:p ex:b . ex:b ex:q ex:c , ex:d . ex:d ex:r 1 .",
+        {("ex:c", "sh:MinCountConstraintComponent")},
+    ),
     "node-level-constraints": (
         "ex:S a sh:NodeShape ; sh:targetSubjectsOf ex:p ; sh:class ex:C ; sh:nodeKind sh:IRI ; sh:in ( ex:a ex:b ) .",
         "ex:a ex:p 1 ; a ex:C . ex:b ex:p 2 . ex:d ex:p 3 ; a ex:C .",

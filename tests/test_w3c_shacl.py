@@ -125,22 +125,29 @@ def _structure(term, graphs: tuple[Graph, ...], depth: int = 0):
     return ("bnode",)
 
 
-def results_of(report: Graph, shapes: tuple[Graph, ...]) -> Counter:
+def _result(report: Graph, node, graphs: tuple[Graph, ...], details: bool = False) -> tuple:
+    """(focus node, result path, source shape, component, severity, value) of a result; with `details`, and
+    the results nested under it (sh:detail), each as a tuple of the same form."""
+    key = (
+        _data_term(report.value(node, SH.focusNode)),
+        repr(_structure(report.value(node, SH.resultPath), graphs)),
+        repr(_structure(report.value(node, SH.sourceShape), graphs)),
+        str(report.value(node, SH.sourceConstraintComponent)),
+        str(report.value(node, SH.resultSeverity)),
+        _data_term(report.value(node, SH.value)),
+    )
+    if details:
+        key += (tuple(sorted(repr(_result(report, d, graphs, True)) for d in report.objects(node, SH.detail))),)
+    return key
+
+
+def results_of(report: Graph, shapes: tuple[Graph, ...], details: bool = False) -> Counter:
     found: Counter = Counter()
     graphs = (report, *shapes)
     for node in report.subjects(RDF.type, SH.ValidationResult):
         if (None, SH.detail, node) in report:
-            continue  # a nested result, not part of the comparison
-        found[
-            (
-                _data_term(report.value(node, SH.focusNode)),
-                repr(_structure(report.value(node, SH.resultPath), graphs)),
-                repr(_structure(report.value(node, SH.sourceShape), graphs)),
-                str(report.value(node, SH.sourceConstraintComponent)),
-                str(report.value(node, SH.resultSeverity)),
-                _data_term(report.value(node, SH.value)),
-            )
-        ] += 1
+            continue  # a nested result, not part of the comparison with the expected report
+        found[_result(report, node, graphs, details)] += 1
     return found
 
 
@@ -156,6 +163,9 @@ def expected(entry: Entry) -> tuple[bool, Counter]:
 
 
 # ---- running --------------------------------------------------------------------------------------------------
+REPORTS: dict[tuple[str, str], tuple] = {}  # (name, engine) -> (report, shapes graphs) of a run that gave one
+
+
 @cache
 def run(name: str, engine: str) -> tuple[str, str]:
     """(verdict, detail): pass, refused, wrong or crash."""
@@ -177,6 +187,7 @@ def run(name: str, engine: str) -> tuple[str, str]:
         return "wrong", f"input errors: {outcome.errors}"
     conforms, wanted = expected(entry)
     shapes_graphs = tuple(g for g in (outcome.shapes, shapes) if g is not None)
+    REPORTS[(name, engine)] = (outcome.report, shapes_graphs)
     got = results_of(outcome.report, shapes_graphs) if outcome.report is not None else Counter()
     if conforms != (not got) or got != wanted:
         missing, extra = wanted - got, got - wanted
@@ -207,6 +218,29 @@ def test_auto_passes_whatever_pyshacl_passes(name: str):
     if reference == "pass":
         assert verdict == "pass", detail
     assert verdict != "crash", detail
+
+
+# no expected report of the suite has sh:detail (it is optional in SHACL): the details are checked against
+# pySHACL's, on every test with sh:node that both engines pass
+WITH_NODE = [e.name for e in entries() if (None, SH.node, None) in Graph().parse(e.shapes, format="turtle")]
+
+
+@pytest.mark.slow  # runs the pySHACL reference
+def test_the_sparql_engine_nests_pyshacls_details():
+    compared, details, wrong = 0, 0, []
+    for name in WITH_NODE:
+        if (run(name, "sparql")[0], run(name, "pyshacl")[0]) != ("pass", "pass"):
+            continue
+        found = {}
+        for engine in ("sparql", "pyshacl"):
+            report, shapes = REPORTS[(name, engine)]
+            found[engine] = results_of(report, shapes, details=True) if report is not None else Counter()
+        compared += 1
+        details += len(list(REPORTS[(name, "pyshacl")][0].subject_objects(SH.detail)))
+        if found["sparql"] != found["pyshacl"]:
+            wrong.append((name, found["sparql"] - found["pyshacl"], found["pyshacl"] - found["sparql"]))
+    assert not wrong
+    assert compared >= 5 and details >= 4, (compared, details)
 
 
 def tally() -> dict[str, Counter]:

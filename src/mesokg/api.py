@@ -34,6 +34,7 @@ from mesokg.partitions import screen_stream as run_screen_stream
 from mesokg.partitions import validate_stream as run_validate_stream
 from mesokg.prefixes import compact
 from mesokg.queries import format_result, load_data, run_query, run_remote_query, run_store_query
+from mesokg.rdfio import canonical_graph
 from mesokg.reasoner import ReasonResult
 from mesokg.reasoner import reason as run_reasoner
 from mesokg.remote import RemoteStore
@@ -181,7 +182,7 @@ class QueryResult:
         """W3C SPARQL 1.1 JSON results (SELECT, ASK); for CONSTRUCT and DESCRIBE, the triples as N-Triples."""
         if self.result.type in ("CONSTRUCT", "DESCRIBE"):
             assert self.result.graph is not None
-            return {"triples": sorted(self.result.graph.serialize(format="nt").splitlines())}
+            return {"triples": sorted(canonical_graph(self.result.graph).serialize(format="nt").splitlines())}
         return json.loads(format_result(self.result, "json"))
 
     def text(self, fmt: str = "table") -> str:
@@ -386,7 +387,7 @@ class ImportResult:
         return {"output": str(self.output) if self.output else None, "triples": len(self.graph)}
 
     def text(self) -> str:
-        return self.graph.serialize(format="turtle")
+        return canonical_graph(self.graph).serialize(format="turtle")
 
 
 def import_fhir(

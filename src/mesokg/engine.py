@@ -28,11 +28,11 @@ from mesokg.fhir import looks_like_fhir
 from mesokg.graph import knowledge_graph, ntriples, source_fingerprint
 from mesokg.namespace import BASE, MESOKG
 from mesokg.prefixes import compact
-from mesokg.rdfio import detect_format, expand_paths, to_ox, to_rdflib
+from mesokg.rdfio import content_label, detect_format, expand_paths, graph_label, to_ox, to_rdflib
 from mesokg.remote import KB_GRAPH as REMOTE_KB
 from mesokg.remote import upload
 from mesokg.resolve import codes_of, label_of
-from mesokg.results import Finding, PatientScreen, ValidationResult
+from mesokg.results import Finding, PatientScreen, ValidationResult, sorted_results
 from mesokg.rule import STRENGTHS, make_reason, patient_shapes, reason_key, rule_query, status_of, strength_of
 from mesokg.sparql_shacl import (
     EvaluationError,
@@ -42,6 +42,7 @@ from mesokg.sparql_shacl import (
     evaluate,
     sparql_path,
     store_keeps,
+    with_details,
 )
 from mesokg.store import BULK_THRESHOLD, DATA_PREFIX, KB_GRAPH, META_GRAPH, OX_FORMATS, Loaded, Store
 from mesokg.terminologies import warm_code_systems
@@ -226,25 +227,29 @@ class Engine:
         self.violations = violations
         if not violations:
             return []
-        owners = self._patients_of({v.focus for v in violations})
-        types = self._blank_types({n for v in violations for n in (v.focus, v.value) if isinstance(n, BNode)})
-        chains = self._reason_chains(violations)
-        results = [
-            ValidationResult(
-                patient=_term(owners.get(v.focus), types),
-                focus=_term(v.focus, types) or "",
-                shape=_term(v.constraint if isinstance(v.constraint, URIRef) else v.shape, types) or "",
+        everything = list(with_details(violations))
+        owners = self._patients_of({v.focus for v in everything})
+        types = self._blank_types({n for v in everything for n in (v.focus, v.value) if isinstance(n, BNode)})
+        chains = self._reason_chains(everything)
+        shown = {n for v in everything for n in (v.focus, v.value) if isinstance(n, BNode) and not types.get(n)}
+        labels = self._blank_labels(shown | {o for o in owners.values() if isinstance(o, BNode)})
+        shapes = {v.shape: graph_label(self.shapes, v.shape) for v in everything if isinstance(v.shape, BNode)}
+
+        def result(v: Violation) -> ValidationResult:
+            return ValidationResult(
+                patient=_term(owners.get(v.focus), {}, labels),
+                focus=_term(v.focus, types, labels) or "",
+                shape=_term(v.constraint if isinstance(v.constraint, URIRef) else v.shape, {}, shapes) or "",
                 component=compact(str(v.component)),
                 severity=str(v.severity).rsplit("#", 1)[-1],
                 message=v.message,
-                value=_term(v.value, types),
+                value=_term(v.value, types, labels),
                 path=sparql_path(self.shapes, v.path) if isinstance(v.path, BNode) else _term(v.path, types),
                 reasons=chains.get((v.focus, v.shape), ()),
+                details=sorted_results(result(d) for d in v.details),
             )
-            for v in violations
-        ]
-        results.sort(key=lambda r: (r.patient or "", r.focus, r.shape, r.component, r.value or ""))
-        return results
+
+        return list(sorted_results(result(v) for v in violations))
 
     def _rule_constraints(self, plans) -> dict:
         """The constraints of the clinical component that the rule's bulk run answers: those of a targeted
@@ -320,6 +325,17 @@ class Engine:
                 if node is not None:
                     types[node].append(to_rdflib(row["t"]))
         return types
+
+    def _blank_labels(self, nodes: set) -> dict:
+        """Untyped blank nodes shown in the results -> a label derived from their triples (rdfio.content_label),
+        the same on every run (the store's own labels are new on each load)."""
+        query = "SELECT ?n ?s ?p ?o WHERE { { ?n ?p ?o BIND(?n AS ?s) } UNION { ?s ?p ?n BIND(?n AS ?o) } }"
+        labels = {}
+        for node in nodes:
+            rows = self.store.select(query, {ox.Variable("n"): to_ox(node)})
+            triples = {(to_rdflib(r["s"]), to_rdflib(r["p"]), to_rdflib(r["o"])) for r in rows}
+            labels[node] = content_label(node, triples)
+        return labels
 
     def _reason_chains(self, violations) -> dict:
         clinical = {(v.focus, v.shape) for v in violations if v.component == CLINICAL_COMPONENT}
@@ -548,15 +564,16 @@ class _RecordCodes:
         return tuple(sorted(self.linked.get((kind, patient, reason), ())))
 
 
-def _term(node, types: dict) -> str | None:
-    """As validate._term: a CURIE, a literal's text, or a blank node described by its types."""
+def _term(node, types: dict, labels: dict | None = None) -> str | None:
+    """As validate._term: a CURIE, a literal's text, or a blank node described by its types (else by its
+    label in `labels`)."""
     if node is None:
         return None
     if isinstance(node, URIRef):
         return compact(str(node))
     if isinstance(node, BNode):
         found = sorted(compact(str(t)) for t in types.get(node, []))
-        return f"[a {', '.join(found)}]" if found else f"_:{node}"
+        return f"[a {', '.join(found)}]" if found else f"_:{(labels or {}).get(node, node)}"
     return str(node)
 
 

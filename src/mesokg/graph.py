@@ -18,7 +18,7 @@ from mesokg import cache, mappings, rdfio
 from mesokg.errors import InputError, located
 from mesokg.mappings import load_mappings
 from mesokg.prefixes import bind_prefixes
-from mesokg.rdfio import OxigraphView, ox_quads, parse_turtle, to_rdflib, to_rdflib_plain
+from mesokg.rdfio import OxigraphView, canonical_graph, ox_quads, parse_turtle, to_rdflib, to_rdflib_plain
 from mesokg.resources import ontology_dir, queries_dir
 from mesokg.version import __version__
 
@@ -237,6 +237,7 @@ def write_outputs(graph: Graph, out_dir: Path, basename: str = "mesokg") -> list
     except OSError as error:
         raise InputError(located(out_dir, f"cannot write output: {error.strerror or error}")) from None
     written = []
+    graph = canonical_graph(graph)  # blank nodes labelled by content: the same bytes on every build
     try:
         staged = []
         for fmt in OUTPUT_FORMATS:

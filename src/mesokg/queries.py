@@ -18,7 +18,7 @@ from mesokg.coding import resolve_record_codes
 from mesokg.errors import InputError, MesokgError, QuerySyntaxError, located
 from mesokg.inputs import read_inputs
 from mesokg.prefixes import compact
-from mesokg.rdfio import rdflib_result
+from mesokg.rdfio import canonical_graph, rdflib_result
 from mesokg.remote import with_values
 from mesokg.resolve import KIND_PATTERNS, resolve
 from mesokg.resources import queries_dir
@@ -218,7 +218,7 @@ def format_result(result: Result, fmt: str) -> str:
         assert result.graph is not None
         if fmt not in ("turtle", "table"):
             raise MesokgError(f"a {result.type} query gives a graph: use -f turtle")
-        return result.graph.serialize(format="turtle")
+        return canonical_graph(result.graph).serialize(format="turtle")
     if fmt == "turtle":
         raise MesokgError(f"a {result.type} query gives a table: use -f table, json, csv, tsv or xml")
     if result.type == "ASK" and fmt in ("csv", "tsv"):

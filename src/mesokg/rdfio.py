@@ -6,6 +6,7 @@ Every failure is an InputError naming the file (and line and column where the pa
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -274,3 +275,56 @@ def ox_quads(graph: Graph, graph_name=None):
             for q in graph.store.ox.quads_for_pattern(None, None, None, ox.DefaultGraph())
         )
     return (ox.Quad(to_ox(s), to_ox(p), to_ox(o), name) for s, p, o in graph)
+
+
+def canonical_graph(graph: Graph) -> Graph:
+    """A copy of `graph` whose blank nodes carry canonical labels (RDFC-1.0, computed by pyoxigraph: `c14n0`,
+    `c14n1`, ...) and whose triples are added in sorted order, with the same prefixes.
+
+    Two isomorphic graphs (the same triples up to blank-node labels, in any order) give the same copy, so every
+    rdflib serialisation of it is byte-identical from run to run, whatever the parser named the blank nodes.
+    IRIs and literals are the very terms of `graph` (a literal is not rewritten on the way; a plain literal and
+    the same ^^xsd:string literal, one term in RDF 1.1, are kept once)."""
+    back: dict = {}
+
+    def forward(term):
+        found = to_ox(term)
+        if not isinstance(found, ox.BlankNode):
+            back.setdefault(found, term)
+        return found
+
+    converted: dict = {}
+
+    def convert(term):
+        found = converted.get(term)
+        if found is None:
+            found = converted[term] = forward(term)
+        return found
+
+    dataset = ox.Dataset(ox.Quad(convert(s), convert(p), convert(o)) for s, p, o in graph)
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    copy = Graph(bind_namespaces="none")
+    for prefix, namespace in graph.namespaces():
+        copy.bind(prefix, namespace, override=True, replace=True)
+
+    def term_of(term):
+        return BNode(term.value) if isinstance(term, ox.BlankNode) else back[term]
+
+    copy.addN((term_of(q.subject), term_of(q.predicate), term_of(q.object), copy) for q in sorted(dataset, key=str))
+    return copy
+
+
+def content_label(node: BNode, triples) -> str:
+    """A label for a blank node shown in text or JSON, derived from the triples it is in (`node` as subject or
+    object; another blank node in them counts without its label): the same on every run over the same data.
+    Two blank nodes in the very same triples get the same label (nothing tells them apart one step away)."""
+    lines = sorted(
+        " ".join("_:self" if t == node else "_:" if isinstance(t, BNode) else t.n3() for t in triple)
+        for triple in triples
+    )
+    return "b" + hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:16]
+
+
+def graph_label(graph: Graph, node: BNode) -> str:
+    """content_label of a blank node of an rdflib graph."""
+    return content_label(node, [*graph.triples((node, None, None)), *graph.triples((None, None, node))])

@@ -17,6 +17,7 @@ from rdflib.namespace import RDF, SH, XSD
 
 from mesokg.errors import InputError
 from mesokg.prefixes import bind_prefixes, compact
+from mesokg.rdfio import canonical_graph
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,16 @@ class ValidationResult:
     value: str | None = None
     path: str | None = None
     reasons: tuple[str, ...] = ()
+    # of a sh:node result: the results of validating the value against the node shape (sh:detail)
+    details: tuple[ValidationResult, ...] = ()
+
+    def as_dict(self) -> dict:
+        return {**self.__dict__, "reasons": list(self.reasons), "details": [d.as_dict() for d in self.details]}
+
+
+def sorted_results(results) -> tuple[ValidationResult, ...]:
+    """Results in the order both engines give them: by patient, focus node, shape, component and value."""
+    return tuple(sorted(results, key=lambda r: (r.patient or "", r.focus, r.shape, r.component, r.value or "")))
 
 
 @dataclass
@@ -165,12 +176,18 @@ class ValidationOutcome:
     violations: list = field(default_factory=list, repr=False)  # the SPARQL engine's raw results
     shapes: Graph | None = field(default=None, repr=False)  # the shapes graph (for the report's paths)
 
+    _report: Graph | None = field(default=None, repr=False)
+
     @property
     def report(self) -> Graph | None:
-        """The standard sh:ValidationReport graph."""
-        if self.raw_report is None and self.engine == "sparql" and (self.files or self.violations):
-            self.raw_report = report_graph(self.violations, self.conforms, self.shapes)
-        return self.raw_report
+        """The standard sh:ValidationReport graph, its blank nodes labelled canonically (rdfio.canonical_graph):
+        the same graph, serialised to the same bytes, on every run over the same input."""
+        if self._report is None:
+            if self.raw_report is None and self.engine == "sparql" and (self.files or self.violations):
+                self.raw_report = report_graph(self.violations, self.conforms, self.shapes)
+            if self.raw_report is not None:
+                self._report = canonical_graph(self.raw_report)
+        return self._report
 
     def fails(self, fail_on: str = "violation") -> bool:
         threshold = SEVERITY_ORDER["Warning" if fail_on == "warning" else "Violation"]
@@ -190,7 +207,7 @@ class ValidationOutcome:
     def as_dict(self) -> dict:
         return {
             "conforms": self.conforms,
-            "results": [{**r.__dict__, "reasons": list(r.reasons)} for r in self.results],
+            "results": [r.as_dict() for r in self.results],
             "errors": [str(e) for e in self.errors],
             "files": [str(f) for f in self.files],
             "engine": self.engine,
@@ -198,32 +215,46 @@ class ValidationOutcome:
 
 
 def report_graph(violations, conforms: bool, shapes: Graph | None = None) -> Graph:
-    """A sh:ValidationReport of the SPARQL engine's violations, for `-f turtle`; a result path that is a
-    path expression (a blank node of `shapes`) is copied with its structure."""
+    """A sh:ValidationReport of the SPARQL engine's violations, for `-f turtle`; a source shape, source
+    constraint or result path that is a blank node of `shapes` (a path expression, an anonymous shape) is
+    copied with its structure, as pySHACL copies it, so that the report stands alone."""
     report = bind_prefixes(Graph())
     root = BNode()
     report.add((root, RDF.type, SH.ValidationReport))
     report.add((root, SH.conforms, Literal(conforms, datatype=XSD.boolean)))
+    copied: set = set()  # blank nodes of the shapes already copied
     for violation in violations:
         node = BNode()
         report.add((root, SH.result, node))
-        for predicate, term in (
-            (RDF.type, SH.ValidationResult),
-            (SH.focusNode, violation.focus),
-            (SH.sourceShape, violation.shape),
-            (SH.sourceConstraint, violation.constraint),
-            (SH.sourceConstraintComponent, violation.component),
-            (SH.resultSeverity, violation.severity),
-            (SH.resultPath, violation.path),
-            (SH.value, violation.value),
-            (SH.resultMessage, Literal(violation.message) if violation.message else None),
-        ):
-            if term is not None:
-                report.add((node, predicate, term))
-        if isinstance(violation.path, BNode) and shapes is not None:
-            for triple in blank_closure(shapes, violation.path):
-                report.add(triple)
+        _add_result(report, node, violation, shapes, copied)
     return report
+
+
+def _add_result(report: Graph, node: BNode, violation, shapes: Graph | None, copied: set) -> None:
+    """One sh:ValidationResult, with its details (sh:detail), each a result node of its own as pySHACL gives
+    them (a detail shared by two results is written under each)."""
+    for predicate, term in (
+        (RDF.type, SH.ValidationResult),
+        (SH.focusNode, violation.focus),
+        (SH.sourceShape, violation.shape),
+        (SH.sourceConstraint, violation.constraint),
+        (SH.sourceConstraintComponent, violation.component),
+        (SH.resultSeverity, violation.severity),
+        (SH.resultPath, violation.path),
+        (SH.value, violation.value),
+        (SH.resultMessage, Literal(violation.message) if violation.message else None),
+    ):
+        if term is not None:
+            report.add((node, predicate, term))
+    for term in (violation.shape, violation.constraint, violation.path):
+        if isinstance(term, BNode) and shapes is not None and term not in copied:
+            copied.add(term)
+            for triple in blank_closure(shapes, term):
+                report.add(triple)
+    for detail in violation.details:
+        child = BNode()
+        report.add((node, SH.detail, child))
+        _add_result(report, child, detail, shapes, copied)
 
 
 def blank_closure(source: Graph, node: BNode):
@@ -246,6 +277,14 @@ def conforms_of(results) -> bool:
     return not any(SEVERITY_ORDER.get(r.severity, 2) >= 2 for r in results)
 
 
+def _detail_lines(details, indent: str):
+    """The results nested under a sh:node result, one line each, indented by depth."""
+    for detail in details:
+        value = f" [value: {detail.value}]" if detail.value and detail.value != detail.focus else ""
+        yield f"{indent}detail: {detail.severity.upper()} {detail.shape} at {detail.focus}: {detail.message}{value}"
+        yield from _detail_lines(detail.details, indent + "  ")
+
+
 def validation_text(outcome: ValidationOutcome) -> str:
     lines = []
     if outcome.files:
@@ -262,6 +301,7 @@ def validation_text(outcome: ValidationOutcome) -> str:
         value = f" [value: {result.value}]" if result.value and result.value != result.focus else ""
         lines.append(f"  {result.severity.upper()} {result.shape}{where}: {result.message}{value}")
         lines.extend(f"      because {reason}" for reason in result.reasons)
+        lines.extend(_detail_lines(result.details, "      "))
     return "\n".join(lines).lstrip("\n") + "\n"
 
 

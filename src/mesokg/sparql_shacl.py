@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -68,6 +68,9 @@ class Violation:
     path: URIRef | BNode | None
     message: str
     constraint: URIRef | BNode | None = None
+    # of a sh:node result: the results of validating the value against the node shape, as pySHACL nests them
+    # under sh:detail (each one again with its own details)
+    details: tuple[Violation, ...] = ()
 
 
 # A focus pattern binds the given variable to every focus node of a shape.
@@ -1232,6 +1235,7 @@ class _Raw:
     message: str
     constraint: object | None = None
     store_path: bool = False
+    details: tuple[_Raw, ...] = ()
 
     def finish(self, to_rdflib) -> Violation:
         value = to_rdflib(self.value) if self.value is not None else None
@@ -1246,6 +1250,7 @@ class _Raw:
             path,
             message,
             self.constraint,
+            tuple(detail.finish(to_rdflib) for detail in self.details),
         )
 
 
@@ -1263,29 +1268,39 @@ class _Runner:
             raise EvaluationError(f"a compiled query failed in the store: {error}") from None
 
     def violations(self, shape: Shape, focus: Focus) -> list[_Raw]:
+        return [raw for _, raw in self.owned(shape, focus)]
+
+    def owned(self, shape: Shape, focus: Focus) -> list[tuple[object, _Raw]]:
+        """Every result of validating the shape's focus nodes, each with the focus node of `shape` whose
+        validation gave it (a result of a nested property shape has a value node of this shape as its own
+        focus node)."""
         if shape.deactivated:
             return []
-        found: list[_Raw] = []
+        found: list[tuple[object, _Raw]] = []
         for constraint in shape.constraints:
             if self.skip(shape, constraint):
                 continue
             if isinstance(constraint, QueryConstraint):
-                found.extend(self.query(shape, constraint, focus))
+                raws = self.query(shape, constraint, focus)
             elif isinstance(constraint, ShapeConstraint):
-                found.extend(self.shape_constraint(shape, constraint, focus))
+                raws = self.shape_constraint(shape, constraint, focus)
             else:
-                found.extend(self.qualified(shape, constraint, focus))
+                raws = self.qualified(shape, constraint, focus)
+            found.extend((raw.focus, raw) for raw in raws)
         if shape.properties:
             inner = shape.value_focus(focus)
             # a value reached from several focus nodes is validated once for each of them, as SHACL does
-            times = Counter(v for _, v in self.pairs(shape, focus)) if shape.kind == PROPERTY else None
+            owners: dict = defaultdict(list)
+            if shape.kind == PROPERTY:
+                for f, v in self.pairs(shape, focus):
+                    owners[v].append(f)
             for prop in shape.properties:
-                for raw in self.violations(prop, inner):
-                    found.extend([raw] * (times[raw.focus] if times is not None else 1))
+                for value, raw in self.owned(prop, inner):
+                    found.extend((f, raw) for f in (owners[value] if shape.kind == PROPERTY else (value,)))
         return found
 
     def failing(self, shape: Shape, focus: Focus) -> set:
-        return {v.focus for v in self.violations(shape, focus)}
+        return {owner for owner, _ in self.owned(shape, focus)}
 
     def query(self, shape: Shape, constraint: QueryConstraint, focus: Focus) -> Iterator[_Raw]:
         message = constraint.message if constraint.message is not None else shape.message
@@ -1314,9 +1329,15 @@ class _Runner:
         if not pairs:
             return
         candidates = shape.value_focus(focus)
-        failing = [self.failing(inner, candidates) for inner in constraint.shapes]
+        # the results of each inner shape, by the value node whose validation gave them
+        results: list[dict] = []
+        for inner in constraint.shapes:
+            by_value: dict = defaultdict(list)
+            for owner, raw in self.owned(inner, candidates):
+                by_value[owner].append(raw)
+            results.append(by_value)
         for f, v in pairs:
-            conforms = [v not in fails for fails in failing]
+            conforms = [v not in by_value for by_value in results]
             wrong = {
                 "node": not all(conforms),
                 "not": all(conforms),
@@ -1325,7 +1346,9 @@ class _Runner:
                 "xone": sum(conforms) != 1,
             }[constraint.rule]
             if wrong:
-                yield _Raw(f, shape, constraint.component, v, shape.path, shape.message)
+                # pySHACL nests the value's results against the node shape under a sh:node result (sh:detail)
+                details = tuple(results[0].get(v, ())) if constraint.rule == "node" else ()
+                yield _Raw(f, shape, constraint.component, v, shape.path, shape.message, details=details)
 
     def qualified(self, shape: Shape, constraint: QualifiedConstraint, focus: Focus) -> Iterator[_Raw]:
         pairs = self.pairs(shape, focus, optional=True)
@@ -1353,6 +1376,13 @@ def _get(row, name: str):
 
 def _message(template: str, value) -> str:
     return template.replace("{?value}", str(value)) if value is not None else template
+
+
+def with_details(violations) -> Iterator[Violation]:
+    """The violations and, depth first, the results nested under each (sh:detail)."""
+    for violation in violations:
+        yield violation
+        yield from with_details(violation.details)
 
 
 def all_shapes(plans: list[Plan]) -> Iterator[Shape]:

@@ -17,8 +17,8 @@ from mesokg.graph import knowledge_graph
 from mesokg.inputs import read_inputs
 from mesokg.namespace import MESOKG
 from mesokg.prefixes import compact
-from mesokg.rdfio import detect_format, expand_paths, parse_rdf, to_ox
-from mesokg.results import ValidationOutcome, ValidationResult, conforms_of
+from mesokg.rdfio import detect_format, expand_paths, graph_label, parse_rdf, to_ox
+from mesokg.results import ValidationOutcome, ValidationResult, conforms_of, sorted_results
 from mesokg.rule import patient_shapes, strength_of
 from mesokg.sparql_shacl import EvaluationError, Unsupported, compile_shapes
 
@@ -55,15 +55,18 @@ def patient_of(graph: Graph, node: URIRef) -> URIRef | None:
     return None
 
 
-def _term(node, graph: Graph | None = None) -> str | None:
-    """A node for people: a CURIE, a literal's text, or a blank node described by its types."""
+def _term(node, graph: Graph | None = None, typed: bool = True) -> str | None:
+    """A node for people: a CURIE, a literal's text, or a blank node described by its types (with `typed`),
+    else by a label derived from its triples in `graph` (rdfio.content_label: the same on every run)."""
     if node is None:
         return None
     if isinstance(node, URIRef):
         return compact(str(node))
     if isinstance(node, BNode):
-        types = sorted(compact(str(t)) for t in graph.objects(node, RDF.type)) if graph is not None else []
-        return f"[a {', '.join(types)}]" if types else f"_:{node}"
+        types = sorted(compact(str(t)) for t in graph.objects(node, RDF.type)) if graph is not None and typed else []
+        if types:
+            return f"[a {', '.join(types)}]"
+        return f"_:{graph_label(graph, node)}" if graph is not None else f"_:{node}"
     return str(node)
 
 
@@ -164,31 +167,36 @@ def validate_pyshacl(
     if not isinstance(report, Graph):  # a ValidationFailure: the shapes are not valid SHACL
         first = str(text).strip().splitlines()[-1] if str(text).strip() else "validation failed"
         raise MesokgError(f"pySHACL cannot validate with these shapes: {first}")
-    results = []
     nested = set(report.objects(None, SH.detail))
     nodes = [node for node in report.subjects(RDF.type, SH.ValidationResult) if node not in nested]
     chains = _reason_chains(
-        data, shapes, [(report.value(n, SH.sourceShape), report.value(n, SH.focusNode)) for n in nodes]
+        data,
+        shapes,
+        [
+            (report.value(n, SH.sourceShape), report.value(n, SH.focusNode))
+            for n in report.subjects(RDF.type, SH.ValidationResult)
+        ],
     )
-    for node in nodes:
+
+    def result(node) -> ValidationResult:
         focus = report.value(node, SH.focusNode)
         constraint = report.value(node, SH.sourceConstraint)
         rule = constraint if isinstance(constraint, URIRef) else report.value(node, SH.sourceShape)
         patient = patient_of(data, focus) if focus is not None else None
-        results.append(
-            ValidationResult(
-                patient=_term(patient),
-                focus=_term(focus, data) or "",
-                shape=_term(rule) or "",
-                component=compact(str(report.value(node, SH.sourceConstraintComponent))),
-                severity=str(report.value(node, SH.resultSeverity)).rsplit("#", 1)[-1],
-                message=str(report.value(node, SH.resultMessage) or ""),
-                value=_term(report.value(node, SH.value), data),
-                path=_term(report.value(node, SH.resultPath)),
-                reasons=chains.get((report.value(node, SH.sourceShape), focus), ()),
-            )
+        return ValidationResult(
+            patient=_term(patient, data, typed=False),
+            focus=_term(focus, data) or "",
+            shape=_term(rule, shapes, typed=False) or "",
+            component=compact(str(report.value(node, SH.sourceConstraintComponent))),
+            severity=str(report.value(node, SH.resultSeverity)).rsplit("#", 1)[-1],
+            message=str(report.value(node, SH.resultMessage) or ""),
+            value=_term(report.value(node, SH.value), data),
+            path=_term(report.value(node, SH.resultPath)),
+            reasons=chains.get((report.value(node, SH.sourceShape), focus), ()),
+            details=sorted_results(result(d) for d in report.objects(node, SH.detail)),
         )
-    results.sort(key=lambda r: (r.patient or "", r.focus, r.shape, r.component, r.value or ""))
+
+    results = list(sorted_results(result(node) for node in nodes))
     # conforming as mesokg means it for both engines: no result more severe than a warning (pySHACL's own
     # sh:conforms, in the report graph, can be false for warnings of SPARQL-based components)
     outcome = ValidationOutcome(conforms_of(results), results, report, inputs.errors, inputs.files, "pyshacl")
