@@ -363,3 +363,47 @@ def test_no_kb_builds_no_knowledge_base(monkeypatch, tmp_path: Path):
         assert isinstance(result.exception, SystemExit | None), result.exception
         assert result.exit_code == 1, result.output
         assert "VIOLATION https://example.org/data/S" in result.output
+
+
+# ---- the rule's NOT EXISTS, answered once per distinct binding -------------------------------------------------
+DECORRELATION_DATA = """
+@prefix ex: <https://example.org/> .
+ex:a1 ex:about ex:c1 . ex:a2 ex:about ex:c2 . ex:a3 ex:about ex:c3 . ex:a4 ex:about ex:c1 .
+ex:x1 ex:excepts ex:a1 ; ex:for ex:c1 .
+ex:x2 ex:excepts ex:a3 ; ex:for ex:other .
+ex:c1 ex:below ex:top .
+"""
+DECORRELATION_QUERIES = {
+    "plain": "PREFIX ex: <https://example.org/> SELECT ?a ?c WHERE { ?a ex:about ?c . "
+    "FILTER NOT EXISTS { ?x ex:excepts ?a ; ex:for ?c } }",
+    "path": "PREFIX ex: <https://example.org/> SELECT ?a ?c WHERE { ?a ex:about ?c . "
+    "FILTER NOT EXISTS { ?x ex:excepts ?a . ?c ex:below* ?top . ?x ex:for ?top } }",
+    "unbound shared variable": "PREFIX ex: <https://example.org/> SELECT ?a ?c ?o WHERE { ?a ex:about ?c . "
+    "OPTIONAL { ?a ex:nothing ?o } FILTER NOT EXISTS { ?x ex:excepts ?a ; ex:for ?c . ?x ex:excepts ?o } }",
+    "shared variable not selected": "PREFIX ex: <https://example.org/> SELECT ?a WHERE { ?a ex:about ?c . "
+    "FILTER NOT EXISTS { ?x ex:excepts ?a ; ex:for ?c } }",
+    "filter inside stays": "PREFIX ex: <https://example.org/> SELECT ?a ?c WHERE { ?a ex:about ?c . "
+    "FILTER NOT EXISTS { ?x ex:excepts ?a . FILTER(?c = ex:c1) } }",
+}
+
+
+@pytest.mark.parametrize("name", sorted(DECORRELATION_QUERIES))
+def test_not_exists_answered_per_distinct_binding_gives_the_same_rows(name: str):
+    import pyoxigraph as ox
+
+    from mesokg.sparql_shacl import decorrelate_not_exists
+    from mesokg.store import Store
+
+    store = Store()
+    store.ox.load(DECORRELATION_DATA.encode(), ox.RdfFormat.TURTLE)
+    engine = Engine(Graph, "none", store=store, use_kb=False)
+    query = DECORRELATION_QUERIES[name]
+    expected = sorted(tuple(str(t) for t in row) for row in store.select(query))
+    variables, rows = engine._select_decorrelated(query)
+    assert [v.value for v in variables] == [v.value for v in store.select(query).variables]
+    assert sorted(tuple(str(t) for t in row) for row in rows) == expected
+    assert expected  # every case keeps some rows, and the first two remove some
+    plan = decorrelate_not_exists(query)
+    assert bool(plan.blocks) == (name != "filter inside stays")
+    if name in ("plain", "path"):
+        assert "NOT EXISTS" not in plan.query and len(expected) < 4

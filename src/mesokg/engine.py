@@ -39,7 +39,9 @@ from mesokg.sparql_shacl import (
     QueryConstraint,
     Violation,
     compile_shapes,
+    decorrelate_not_exists,
     evaluate,
+    exclusion_query,
     sparql_path,
     store_keeps,
     with_details,
@@ -383,9 +385,9 @@ class Engine:
         query = re.sub(r"\bSELECT\b", "SELECT ?mesokg_strength", query, count=1)
         strengths = " ".join(f"<{BASE}{strength}>" for strength, _ in STRENGTHS)
         query = re.sub(r"\bWHERE\s*\{", f"WHERE {{ VALUES ?mesokg_strength {{ {strengths} }}", query, count=1)
-        solutions = self.store.select(query)
+        variables, solutions = self._select_decorrelated(query)
         # a reason is the same for every patient with the same fact and record codes: made once, shared
-        names = [v.value for v in solutions.variables if v.value not in ("this", "reason")]
+        names = [v.value for v in variables if v.value not in ("this", "reason")]
         for row in solutions:
             session, kind = row["this"], row["kind"].value
             codes = record_codes.codes(session, kind, row["reason"])
@@ -400,6 +402,34 @@ class Engine:
             strength: {session: sorted(reasons, key=reason_key) for session, reasons in by_session.items()}
             for strength, by_session in found.items()
         }
+
+    def _select_decorrelated(self, query: str) -> tuple[list, list]:
+        """The query's variables and rows, its top-level FILTER NOT EXISTS blocks answered once per distinct
+        value of the variables they share with the rest (sparql_shacl.decorrelate_not_exists) instead of once
+        per row: the same rows. A block sharing a variable the query does not select stays in the query."""
+        plan = decorrelate_not_exists(query)
+        if not plan.blocks:
+            solutions = self.store.select(query)
+            return list(solutions.variables), list(solutions)
+        solutions = self.store.select(plan.query)
+        variables, rows = list(solutions.variables), list(solutions)
+        selected = {v.value for v in variables}
+        if any(name not in selected for _, shared in plan.blocks for name in shared):
+            solutions = self.store.select(query)
+            return list(solutions.variables), list(solutions)
+        for pattern, shared in plan.blocks:
+            text = exclusion_query(pattern, shared, plan.prologue)
+            excluded: dict = {}
+            kept = []
+            for row in rows:
+                key = tuple(row[name] for name in shared)
+                if key not in excluded:
+                    bound = {ox.Variable(n): term for n, term in zip(shared, key, strict=True) if term is not None}
+                    excluded[key] = any(True for _ in self.store.select(text, bound))
+                if not excluded[key]:
+                    kept.append(row)
+            rows = kept
+        return variables, rows
 
     def screen(self, treatment: URIRef | None = None) -> list[PatientScreen]:
         """Every patient of the store: each planned session (or `treatment`, for everyone) with its status."""
