@@ -152,22 +152,32 @@ class Engine:
         if self.store.ox.contains_named_graph(target):
             self.store.ox.remove_graph(target)
         bind = {ox.Variable("g"): graph}
+        # nodes stay store terms (they only go back into the store); the values (types, codes, labels) are
+        # converted once each, as a population repeats the same few thousand of them
+        converted: dict = {}
+
+        def term(value):
+            found = converted.get(value)
+            if found is None:
+                found = converted[value] = to_rdflib(value)
+            return found
+
         codes: dict = defaultdict(list)
         for row in self.store.ox.query(
             f"{PREFIX}SELECT ?g ?n ?c WHERE {{ GRAPH ?g {{ ?n mesokg:code ?c }} }}", substitutions=bind
         ):
-            codes[to_rdflib(row["n"])].append(to_rdflib(row["c"]))
+            codes[row["n"]].append(term(row["c"]))
         if not codes:
             return 0
         types, labels, conditions, linked = defaultdict(set), defaultdict(list), set(), set()
-        for row in self._rows(graph, "?n a ?x"):
-            types[row[0]].add(row[1])
-        for row in self._rows(graph, "?n rdfs:label ?x"):
-            labels[row[0]].append(row[1])
-        for row in self._rows(graph, "?x mesokg:hasCondition ?n"):
-            conditions.add(row[0])
-        for row in self._rows(graph, "?n mesokg:medication|mesokg:substance ?x"):
-            linked.add(row[0])
+        for node, value in self._rows(graph, "?n a ?x"):
+            types[node].add(term(value))
+        for node, value in self._rows(graph, "?n rdfs:label ?x"):
+            labels[node].append(term(value))
+        for node, _ in self._rows(graph, "?x mesokg:hasCondition ?n"):
+            conditions.add(node)
+        for node, _ in self._rows(graph, "?n mesokg:medication|mesokg:substance ?x"):
+            linked.add(node)
         records = []
         for node in sorted(codes, key=str):
             kind = record_kind(types[node], node in conditions)
@@ -200,9 +210,10 @@ class Engine:
                     )
 
     def _rows(self, graph: ox.NamedNode, pattern: str):
+        """(coded node, value) pairs of one data graph, as store terms."""
         query = f"{PREFIX}SELECT ?g ?n ?x WHERE {{ GRAPH ?g {{ ?n mesokg:code ?code . {pattern} }} }}"
         for row in self.store.ox.query(query, substitutions={ox.Variable("g"): graph}):
-            yield to_rdflib(row["n"]), to_rdflib(row["x"])
+            yield row["n"], row["x"]
 
     # ---- validation ------------------------------------------------------------------------------------------
     def validate(self, plans=None, check: list[Path] = ()) -> list[ValidationResult]:
