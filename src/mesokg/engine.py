@@ -381,9 +381,12 @@ class Engine:
         kb = self.kb()
         record_codes = self._record_codes()
         labels = _Labels(kb, self.store)
-        found: dict = defaultdict(lambda: defaultdict(set))
+        # session -> its reasons, kept by identity: every reason is one shared object (equal reasons are made
+        # one by `canonical`), so a population's hundred thousand additions never hash a reason's fields again
+        found: dict = defaultdict(lambda: defaultdict(dict))
         cache: dict = {}
         made: dict = {}
+        canonical: dict = {}
 
         def concept_codes(concept) -> tuple:
             if concept not in cache:
@@ -407,10 +410,11 @@ class Engine:
             if reason is None:
                 values = {name: to_rdflib(row[name]) for name in names if row[name] is not None}
                 strength = str(values["mesokg_strength"]).rsplit("/", 1)[-1]
-                reason = made[key] = (strength, make_reason(values, strength, kb, labels, codes, concept_codes))
-            found[reason[0]][session].add(reason[1])
+                described = make_reason(values, strength, kb, labels, codes, concept_codes)
+                reason = made[key] = (strength, canonical.setdefault(described, described))
+            found[reason[0]][session][id(reason[1])] = reason[1]
         return {
-            strength: {session: sorted(reasons, key=reason_key) for session, reasons in by_session.items()}
+            strength: {session: sorted(reasons.values(), key=reason_key) for session, reasons in by_session.items()}
             for strength, by_session in found.items()
         }
 
