@@ -6,7 +6,7 @@ class of substances) its code names. The same triples are made for an rdflib gra
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, RDFS
@@ -82,17 +82,33 @@ def record_kind(types: set, is_condition: bool) -> str | None:
 
 
 def resolution_triples(records: list[CodedRecord], resolver: CodeResolver) -> list[tuple]:
-    """The triples that state, in the graph's terms, what the records' codes mean (see resolve_record_codes)."""
+    """The triples that state, in the graph's terms, what the records' codes mean (see resolve_record_codes).
+
+    What a record means depends only on its kind, codes, types, link and labels, so records alike (a
+    population repeats a few thousand kinds of record) are answered once and the answer is given each node."""
     triples: list[tuple] = []
+    answered: dict[tuple, list[tuple]] = {}
     for record in records:
-        if record.kind == "condition":
-            if record.types & resolver.members("condition"):
-                continue
-            classes = sorted({c for c in (resolver.resolve(x, "condition") for x in record.codes) if c is not None})
-            triples.extend((record.node, RDF.type, cls) for cls in classes)
-        elif not record.linked:
-            triples.extend(_substance_triples(record, resolver, LINKS[record.kind], record.kind == "medication"))
+        alike = (record.kind, tuple(record.codes), frozenset(record.types), record.linked, tuple(record.labels))
+        answer = answered.get(alike)
+        if answer is None:
+            answer = answered[alike] = _record_triples(replace(record, node=_THE_RECORD), resolver)
+        triples.extend(tuple(record.node if term is _THE_RECORD else term for term in triple) for triple in answer)
     return triples
+
+
+_THE_RECORD = object()  # stands for the record's node in an answer shared by records alike
+
+
+def _record_triples(record: CodedRecord, resolver: CodeResolver) -> list[tuple]:
+    if record.kind == "condition":
+        if record.types & resolver.members("condition"):
+            return []
+        classes = sorted({c for c in (resolver.resolve(x, "condition") for x in record.codes) if c is not None})
+        return [(record.node, RDF.type, cls) for cls in classes]
+    if not record.linked:
+        return _substance_triples(record, resolver, LINKS[record.kind], record.kind == "medication")
+    return []
 
 
 def _substance_triples(record: CodedRecord, resolver: CodeResolver, link: URIRef, name_the_drug: bool) -> list:
