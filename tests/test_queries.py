@@ -245,3 +245,18 @@ def test_unsuitable_treatments_for_type_2_diabetes_by_label_or_code(built_graph:
     # the seed's caution reaches every treatment given by mesotherapy, and no other
     by_mesotherapy = set(built_graph.subjects(URIRef(M + "usesProcedure"), URIRef(M + "mesotherapy")))
     assert {t for t, _, _ in reasons} == {str(t) for t in by_mesotherapy}
+
+
+def test_values_block_names_a_variable_given_by_name_or_as_a_pyoxigraph_variable():
+    """Regression: a pyoxigraph Variable key was written `??x`, a syntax error on every endpoint (the
+    engine binds its own queries that way)."""
+    import pyoxigraph as ox
+
+    from mesokg.remote import with_values
+
+    store = ox.Store()
+    store.add(ox.Quad(ox.NamedNode("http://a"), ox.NamedNode("http://p"), ox.Literal("o")))
+    for key in ("x", ox.Variable("x")):
+        text = with_values("SELECT ?x ?o WHERE { ?x <http://p> ?o }", {key: ox.NamedNode("http://a")})
+        assert "VALUES (?x)" in text
+        assert [row["o"].value for row in store.query(text)] == ["o"]

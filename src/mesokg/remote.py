@@ -23,7 +23,7 @@ from rdflib import Graph
 from rdflib.query import Result
 
 from mesokg import graphs
-from mesokg.backends import Row, Solutions
+from mesokg.backends import Row, Solutions, variable_name
 from mesokg.errors import MesokgError
 from mesokg.rdfio import to_rdflib
 
@@ -101,7 +101,7 @@ def with_values(query: str, substitutions: dict | None) -> str:
     where = re.search(r"\bWHERE\s*\{", query, re.IGNORECASE)
     if where is None:
         raise MesokgError("a query with parameters needs a WHERE { ... } group to bind them in")
-    names = " ".join(f"?{name}" for name in substitutions)
+    names = " ".join(f"?{variable_name(name)}" for name in substitutions)  # a name, or a pyoxigraph Variable
     terms = " ".join(_n3(term) for term in substitutions.values())
     return f"{query[: where.end()]} VALUES ({names}) {{ ({terms}) }} {query[where.end() :]}"
 
