@@ -6,6 +6,9 @@ python benchmarks/probes.py pyshacl DATA --kb build/mesokg.nt
 python benchmarks/probes.py warm-query NAME -p KEY=VALUE ... --kb build/mesokg.nt [--repeat 50] [--store DIR]
     loads the built graph once (and opens the store), then runs the named query REPEAT times through
     `mesokg.query`; prints the times as JSON.
+python benchmarks/probes.py oxigraph-load DATA
+    the floor: pyoxigraph's `bulk_load` of the N-Triples file DATA into an in-memory store, nothing else;
+    prints the number of triples loaded and the seconds the load took, as JSON.
 python benchmarks/probes.py rusage --out FILE -- COMMAND ...
     runs COMMAND and writes its peak resident memory (from getrusage) to FILE: the stand-in for
     `/usr/bin/time -v` where that is missing.
@@ -109,6 +112,16 @@ def warm_query(name: str, params: dict[str, str], kb: Path, repeat: int, store: 
     }
 
 
+def oxigraph_load(data: Path) -> dict:
+    """pyoxigraph's bulk loader on `data` (N-Triples) into a store in memory: the fastest way to read the file."""
+    from pyoxigraph import RdfFormat, Store
+
+    store = Store()
+    start = time.perf_counter()
+    store.bulk_load(path=str(data), format=RdfFormat.N_TRIPLES)
+    return {"triples": len(store), "load_s": time.perf_counter() - start}
+
+
 def rusage(out: Path, command: list[str]) -> int:
     """Run `command` (inheriting stdout and stderr) and write its peak RSS in kB to `out`; its exit code."""
     code = subprocess.call(command)
@@ -128,6 +141,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     warm.add_argument("--kb", type=Path, required=True, help="the built graph, N-Triples (build/mesokg.nt)")
     warm.add_argument("--repeat", type=int, default=50)
     warm.add_argument("--store", type=Path, help="run on this on-disk store (filled by mesokg build --store)")
+    floor = sub.add_parser("oxigraph-load", help="pyoxigraph bulk_load of an N-Triples file, in memory")
+    floor.add_argument("data", type=Path)
     wrap = sub.add_parser("rusage", help="run a command and write its peak RSS (kB) to a file")
     wrap.add_argument("--out", type=Path, required=True)
     wrap.add_argument("command", nargs=argparse.REMAINDER)
@@ -141,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         return rusage(args.out, command)
     if args.probe == "pyshacl":
         result = pyshacl_reference(args.data, args.kb)
+    elif args.probe == "oxigraph-load":
+        result = oxigraph_load(args.data)
     else:
         result = warm_query(args.name, parse_params(args.param), args.kb, args.repeat, args.store)
     print(json.dumps(result, indent=2))
