@@ -8,6 +8,7 @@ rdflib holds only the knowledge base (a few thousand triples), for resolving cod
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -154,14 +155,7 @@ class Engine:
         bind = {ox.Variable("g"): graph}
         # nodes stay store terms (they only go back into the store); the values (types, codes, labels) are
         # converted once each, as a population repeats the same few thousand of them
-        converted: dict = {}
-
-        def term(value):
-            found = converted.get(value)
-            if found is None:
-                found = converted[value] = to_rdflib(value)
-            return found
-
+        term = functools.lru_cache(maxsize=None)(to_rdflib)
         codes: dict = defaultdict(list)
         for row in self.store.ox.query(
             f"{PREFIX}SELECT ?g ?n ?c WHERE {{ GRAPH ?g {{ ?n mesokg:code ?c }} }}", substitutions=bind
