@@ -415,17 +415,10 @@ class Engine:
     def _select_decorrelated(self, query: str) -> tuple[list, list]:
         """The query's variables and rows, its top-level FILTER NOT EXISTS blocks answered once per distinct
         value of the variables they share with the rest (sparql_shacl.decorrelate_not_exists) instead of once
-        per row: the same rows. A block sharing a variable the query does not select stays in the query."""
+        per row: the same rows."""
         plan = decorrelate_not_exists(query)
-        if not plan.blocks:
-            solutions = self.store.select(query)
-            return list(solutions.variables), list(solutions)
         solutions = self.store.select(plan.query)
         variables, rows = list(solutions.variables), list(solutions)
-        selected = {v.value for v in variables}
-        if any(name not in selected for _, shared in plan.blocks for name in shared):
-            solutions = self.store.select(query)
-            return list(solutions.variables), list(solutions)
         for pattern, shared in plan.blocks:
             text = exclusion_query(pattern, shared, plan.prologue)
             excluded: dict = {}

@@ -893,6 +893,16 @@ class _Parts:
     tail: str
 
 
+def _closing_brace(masked: str, start: int) -> int | None:
+    """The index of the brace closing the one at `start` in a masked text (_mask), or None."""
+    depth = 0
+    for index in range(start, len(masked)):
+        depth += {"{": 1, "}": -1}.get(masked[index], 0)
+        if depth == 0:
+            return index
+    return None
+
+
 def _split(text: str) -> _Parts:
     masked = _mask(text)
     form = re.search(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", masked, re.I)
@@ -901,13 +911,8 @@ def _split(text: str) -> _Parts:
     start = masked.find("{", form.end())
     if start < 0:
         raise Unsupported("a SPARQL query without a WHERE clause")
-    depth = 0
-    for index in range(start, len(masked)):
-        depth += {"{": 1, "}": -1}.get(masked[index], 0)
-        if depth == 0:
-            end = index
-            break
-    else:
+    end = _closing_brace(masked, start)
+    if end is None:
         raise Unsupported("unbalanced braces in a SPARQL query")
     projection = re.sub(r"\bWHERE\s*$", "", text[form.end() : start].rstrip(), flags=re.I)
     return _Parts(text[: form.start()], form.group(1).upper(), projection, text[start + 1 : end], text[end + 1 :])
@@ -1413,19 +1418,21 @@ class Decorrelated:
     prologue: str = ""  # the query's PREFIX declarations, which the blocks' patterns use
 
 
+_NOT_PLAIN = re.compile(r"\b(FILTER|BIND|OPTIONAL|MINUS|SELECT|EXISTS|SERVICE|GRAPH|VALUES)\b|\{", re.I)
+
+
 def decorrelate_not_exists(text: str) -> Decorrelated:
     """Take the top-level `FILTER NOT EXISTS { ... }` blocks out of a SELECT's WHERE group, so that they can be
     answered once per distinct binding of their shared variables (see `exclusion_query`) instead of once per row,
     which is what an engine does with a correlated NOT EXISTS (for the clinical rule over a population, 94% of
     the run). Only blocks whose pattern holds no FILTER, BIND, OPTIONAL, MINUS, subquery or nested NOT EXISTS
     are taken out: for a plain group pattern, keeping the rows for which `P`, with the shared variables bound
-    (an unbound one left free), has no solution is exactly what the filter does. Anything else stays in the
-    query."""
+    (an unbound one left free), has no solution is exactly what the filter does; and only those whose shared
+    variables the query selects, since the rows must carry their values. Anything else stays in the query."""
     parts = _split(text)
     masked = _mask(parts.body)
-    kept, blocks, position = [], [], 0
-    depth = 0
-    index = 0
+    blocks = []  # (start, end, pattern) of each plain top-level block
+    depth, index = 0, 0
     while index < len(masked):
         char = masked[index]
         if char == "{":
@@ -1436,33 +1443,40 @@ def decorrelate_not_exists(text: str) -> Decorrelated:
             found = re.match(r"FILTER\s+NOT\s+EXISTS\s*\{", masked[index:], re.I)
             if found:
                 open_at = index + found.end() - 1
-                level, close_at = 0, None
-                for cursor in range(open_at, len(masked)):
-                    level += {"{": 1, "}": -1}.get(masked[cursor], 0)
-                    if level == 0:
-                        close_at = cursor
-                        break
+                close_at = _closing_brace(masked, open_at)
                 if close_at is None:
                     break
-                inner_masked = masked[open_at + 1 : close_at]
+                inner = masked[open_at + 1 : close_at]
                 if not re.search(
-                    r"\b(FILTER|BIND|OPTIONAL|MINUS|SELECT|EXISTS|SERVICE|GRAPH|VALUES)\b|\{", inner_masked, re.I
+                    r"\b(FILTER|BIND|OPTIONAL|MINUS|SELECT|EXISTS|SERVICE|GRAPH|VALUES)\b|\{", inner, re.I
                 ):
-                    kept.append(parts.body[position:index])
-                    blocks.append(parts.body[open_at + 1 : close_at])
-                    position = close_at + 1
+                    blocks.append((index, close_at + 1, parts.body[open_at + 1 : close_at]))
                 index = close_at + 1
                 continue
         index += 1
-    if not blocks:
+
+    def without(cut) -> str:
+        """The body with the blocks `cut` taken out."""
+        pieces, position = [], 0
+        for start, end, _ in cut:
+            pieces.append(parts.body[position:start])
+            position = end
+        return "".join(pieces) + parts.body[position:]
+
+    outer = set(re.findall(r"[?$](\w+)", _mask(parts.prologue + parts.projection + without(blocks))))
+    projection = _mask(parts.projection)
+    selected = outer if "*" in projection else set(re.findall(r"[?$](\w+)", projection))
+    # a block is answered apart only if the rows carry the values of every variable it shares
+    taken = []
+    for block in blocks:
+        shared = tuple(sorted(set(re.findall(r"[?$](\w+)", _mask(block[2]))) & outer))
+        if set(shared) <= selected:
+            taken.append((block, shared))
+    if not taken:
         return Decorrelated(text, ())
-    kept.append(parts.body[position:])
-    body = "".join(kept)
-    rest = _mask(parts.prologue + parts.projection + body)
-    outer = set(re.findall(r"[?$](\w+)", rest))
-    found = tuple((block, tuple(sorted(set(re.findall(r"[?$](\w+)", _mask(block))) & outer))) for block in blocks)
+    body = without([block for block, _ in taken])
     query = f"{parts.prologue}{parts.form} {parts.projection} WHERE {{{body}}}{parts.tail}"
-    return Decorrelated(query, found, parts.prologue)
+    return Decorrelated(query, tuple((block[2], shared) for block, shared in taken), parts.prologue)
 
 
 def exclusion_query(pattern: str, shared: tuple[str, ...], prologue: str = "") -> str:
