@@ -18,7 +18,7 @@ from mesokg import cache, mappings, rdfio
 from mesokg.errors import InputError, located
 from mesokg.mappings import load_mappings
 from mesokg.prefixes import bind_prefixes
-from mesokg.rdfio import OxigraphView, canonical_graph, ox_quads, parse_turtle, to_rdflib, to_rdflib_plain
+from mesokg.rdfio import OxigraphView, canonical_graph, ox_quads, parse_turtle, triple_to_rdflib
 from mesokg.resources import ontology_dir, queries_dir
 from mesokg.version import __version__
 
@@ -90,7 +90,7 @@ def apply_rules(graph: Graph, materialise: bool = True) -> Graph:
     about seven times sooner (benchmarks/core.py).
     """
     for triple in _derive(graph, materialise)[1]:
-        graph.add((to_rdflib(triple.subject), to_rdflib(triple.predicate), to_rdflib_plain(triple.object)))
+        graph.add(triple_to_rdflib(triple))
     return graph
 
 
@@ -115,9 +115,9 @@ class FrozenGraph(Graph):
     _ntriples: bytes | None = None
 
     @classmethod
-    def over(cls, store: ox.Store, ntriples: bytes | None = None) -> FrozenGraph:
+    def over(cls, store: ox.Store, ntriples: bytes) -> FrozenGraph:
         """The default graph of a pyoxigraph store as a read-only rdflib graph (rdfio.OxigraphView), with the
-        store's N-Triples if they are at hand."""
+        N-Triples the store was filled from."""
         # its own identifier (rdflib hashes and compares graphs by it), though the view reads the default graph
         graph = cls(store=OxigraphView(store))
         bind_prefixes(graph)
@@ -136,12 +136,7 @@ class FrozenGraph(Graph):
         """The graph as N-Triples (UTF-8), written once when frozen: what every new store loads."""
         data = self._ntriples
         if data is None:
-            if isinstance(self.store, OxigraphView):
-                buffer = io.BytesIO()
-                self.store.ox.dump(buffer, ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
-                data = buffer.getvalue()
-            else:
-                data = self.serialize(format="nt", encoding="utf-8")
+            data = self.serialize(format="nt", encoding="utf-8")
             if self._frozen:
                 self._ntriples = data
         return data
@@ -187,23 +182,22 @@ def knowledge_graph(source_dir: Path | None = None, materialise: bool = True) ->
 
 
 def _cached_build(key: str, source_dir: Path | None, materialise: bool) -> FrozenGraph:
-    """The knowledge graph from the on-disk cache, else built (and put in the cache). Either way it is the
-    same N-Triples in a pyoxigraph store (blank nodes keep the labels written in the cache), viewed as rdflib."""
+    """The knowledge graph from the on-disk cache, else built (and put in the cache). Either way it is a
+    pyoxigraph store holding the cached N-Triples (blank nodes keep the labels written there), viewed as rdflib."""
     key = f"{key}-{cache.code_digest(__file__, mappings.__file__, rdfio.__file__)}"
     data = cache.read("kb", key)
-    store = ox.Store()
     if data is not None:
+        store = ox.Store()
         try:
             store.extend(ox.parse(data, ox.RdfFormat.N_TRIPLES))
+            return FrozenGraph.over(store, data)
         except (SyntaxError, ValueError):
-            data, store = None, ox.Store()
-    if data is None:
-        built, _ = _derive(load_sources(source_dir), materialise)
-        buffer = io.BytesIO()
-        built.dump(buffer, ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
-        data = buffer.getvalue()
-        cache.write("kb", key, data)  # keyed by the sources and the code that built them
-        store.extend(ox.parse(data, ox.RdfFormat.N_TRIPLES))
+            pass  # built again below
+    store, _ = _derive(load_sources(source_dir), materialise)
+    buffer = io.BytesIO()
+    store.dump(buffer, ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
+    data = buffer.getvalue()
+    cache.write("kb", key, data)  # keyed by the sources and the code that built them
     return FrozenGraph.over(store, data)
 
 

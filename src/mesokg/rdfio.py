@@ -150,6 +150,11 @@ def to_rdflib_plain(term):
 _XSD_STRING = ox.NamedNode("http://www.w3.org/2001/XMLSchema#string")
 
 
+def triple_to_rdflib(triple) -> tuple:
+    """A pyoxigraph triple or quad's (subject, predicate, object) as rdflib terms, as to_rdflib_plain gives them."""
+    return to_rdflib_plain(triple.subject), to_rdflib_plain(triple.predicate), to_rdflib_plain(triple.object)
+
+
 class OxigraphView(RdflibStore):
     """A read-only rdflib store over the default graph of a pyoxigraph store: an rdflib Graph over it answers
     triple patterns from oxigraph's indexes and SPARQL in oxigraph's engine, and is ready as soon as the
@@ -192,10 +197,7 @@ class OxigraphView(RdflibStore):
         except TypeError:  # e.g. a literal as subject: no triple has one
             return
         for quad in quads:
-            yield (
-                (to_rdflib_plain(quad.subject), to_rdflib_plain(quad.predicate), to_rdflib_plain(quad.object)),
-                iter((context,)),
-            )
+            yield triple_to_rdflib(quad), iter((context,))
 
     def add_graph(self, graph) -> None:
         from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
@@ -259,9 +261,7 @@ def rdflib_result(answer):
         result = Result("CONSTRUCT")
         result.graph = Graph()
         for triple in answer:
-            result.graph.add(
-                (to_rdflib_plain(triple.subject), to_rdflib_plain(triple.predicate), to_rdflib_plain(triple.object))
-            )
+            result.graph.add(triple_to_rdflib(triple))
     return result
 
 
