@@ -68,18 +68,23 @@ def write(name: str, key: str, content: bytes) -> bool:
     if path is None:
         return False
     header = MAGIC + hashlib.sha256(content).hexdigest().encode() + b"\n"
+    return _publish(path, lambda temporary: temporary.write_bytes(header + content))
+
+
+def _publish(path: Path, make: Callable[[Path], object]) -> bool:
+    """Make an entry in a temporary file beside `path` and rename it into place, whole or not at all; then
+    prune its name's old entries. False (nothing changed) when it cannot be made."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{name}-", dir=path.parent)
+        handle, name = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+        os.close(handle)
+        temporary = Path(name)
         try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(header)
-                stream.write(content)
+            make(temporary)
             os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-    except OSError:
+        finally:
+            temporary.unlink(missing_ok=True)
+    except (OSError, sqlite3.Error):
         return False
     _prune(path)
     return True
@@ -111,26 +116,18 @@ def database(name: str, key: str, fill: Callable[[sqlite3.Connection], None]) ->
     connection = _open_complete(path)
     if connection is not None:
         return connection
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{name}-", dir=path.parent)
-        os.close(handle)
+
+    def make(temporary: Path) -> None:
+        writer = sqlite3.connect(temporary)
         try:
-            writer = sqlite3.connect(temporary)
-            try:
-                fill(writer)
-                writer.execute("CREATE TABLE mesokg_cache_complete (key TEXT)")
-                writer.execute("INSERT INTO mesokg_cache_complete VALUES (?)", (key,))
-                writer.commit()
-            finally:
-                writer.close()
-            os.replace(temporary, path)
+            fill(writer)
+            writer.execute("CREATE TABLE mesokg_cache_complete (key TEXT)")
+            writer.execute("INSERT INTO mesokg_cache_complete VALUES (?)", (key,))
+            writer.commit()
         finally:
-            Path(temporary).unlink(missing_ok=True)
-    except (OSError, sqlite3.Error):
-        return None
-    _prune(path)
-    return _open_complete(path)
+            writer.close()
+
+    return _open_complete(path) if _publish(path, make) else None
 
 
 def _open_complete(path: Path) -> sqlite3.Connection | None:
